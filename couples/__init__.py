@@ -1,0 +1,72 @@
+"""couples: a realtime practice room for couples and their therapists."""
+from flask import Flask
+
+from . import accounts, models  # noqa: F401  (models registers the tables)
+from .config import Config, engine_options, normalise_db_url
+from .database import configure_engine
+from .errors import register_error_handlers
+from .extensions import csrf, db, limiter, login_manager, migrate, socketio
+from .security import register_security_headers
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints and socket handlers."""
+    app = Flask(__name__, instance_relative_config=True,
+                static_folder="../static", template_folder="../templates")
+    app.config.from_object(Config(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(_root() / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    _init_login(app)
+
+    from . import api, auth, views, cli
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # the API checks CSRF itself for cookie logins; bearer tokens need none
+    cli.register(app)
+
+    # Handlers must be imported before init_app, or apps built after the first have none.
+    from . import realtime  # noqa: F401
+    socketio.init_app(
+        app,
+        async_mode=app.config["ASYNC_MODE"],
+        message_queue=app.config["REDIS_URL"],
+        cors_allowed_origins=app.config["ALLOWED_ORIGINS"],
+        max_http_buffer_size=app.config["MAX_SOCKET_MESSAGE"],
+        logger=False, engineio_logger=False,
+    )
+    register_error_handlers(app)
+    register_security_headers(app)
+    return app
+
+
+def _init_login(app):
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.session_protection = None  # each login is its own revocable AuthSession row
+
+    @login_manager.user_loader
+    def load_from_cookie(secret):
+        return accounts.load_user(secret, "cookie")
+
+    @login_manager.request_loader
+    def load_from_bearer(request):
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            return accounts.load_user(header[7:].strip(), "token")
+        return None
+
+
+def _root():
+    from pathlib import Path
+    return Path(__file__).resolve().parent.parent

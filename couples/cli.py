@@ -1,0 +1,5 @@
+"""Flask CLI commands."""
+
+
+def register(app):
+    pass

@@ -1,0 +1,77 @@
+"""Settings from the environment, with safe defaults. `.env.example` lists every variable."""
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def _bool(name: str, default: bool) -> bool:
+    val = os.environ.get(name)
+    return default if val is None else val.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(instance: Path, production: bool) -> str:
+    """SECRET_KEY from the environment; else a generated one kept under instance/ (dev only)."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if production:
+        raise RuntimeError("SECRET_KEY must be set when COUPLES_ENV=production")
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    """Built per app so that tests can change the environment between apps."""
+
+    def __init__(self, instance_path: str):
+        instance = Path(instance_path)
+        self.ENV_NAME = os.environ.get("COUPLES_ENV", "development")
+        production = self.ENV_NAME == "production"
+        self.SECRET_KEY = _secret_key(instance, production)
+        self.SQLALCHEMY_DATABASE_URI = normalise_db_url(
+            os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'couples.db'}")
+        self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        self.ASYNC_MODE = os.environ.get("COUPLES_ASYNC_MODE", "eventlet")
+        # Origins allowed to open a socket. Explicit, never derived from request headers.
+        self.ALLOWED_ORIGINS = [o.strip() for o in os.environ.get(
+            "COUPLES_ALLOWED_ORIGINS", "http://127.0.0.1:5000,http://localhost:5000").split(",") if o.strip()]
+        self.SESSION_COOKIE_SECURE = _bool("COUPLES_SECURE_COOKIES", production)
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        # Idle and absolute lifetimes of a login; bearer tokens live longer but can be revoked.
+        self.SESSION_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("COUPLES_IDLE_MINUTES", "30")))
+        self.SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=int(os.environ.get("COUPLES_ABSOLUTE_HOURS", "12")))
+        self.TOKEN_LIFETIME = timedelta(days=int(os.environ.get("COUPLES_TOKEN_DAYS", "30")))
+        self.INVITE_LIFETIME = timedelta(days=7)
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.LOGIN_RATE_LIMIT = os.environ.get("COUPLES_LOGIN_RATE_LIMIT", "10 per minute")
+        self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the login session
+        self.MAX_CONTENT_LENGTH = 64 * 1024
+        self.MAX_SOCKET_MESSAGE = 64 * 1024
+        # How often the sweeper looks for due timers and lost authorisation (seconds).
+        self.SWEEP_INTERVAL = float(os.environ.get("COUPLES_SWEEP_INTERVAL", "0.5"))
+        self.PRESENCE_TTL = float(os.environ.get("COUPLES_PRESENCE_TTL", "60"))
+
+
+def engine_options(url: str) -> dict:
+    """Per-backend engine options: a lock wait for SQLite, liveness checks for servers."""
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+
+def normalise_db_url(url: str) -> str:
+    """Pin PostgreSQL to psycopg2: eventlet's monkey-patching covers it (psycopg 3 does not
+    support eventlet) and psycogreen makes it cooperate under gevent."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url

@@ -1,0 +1,63 @@
+"""Strict marshmallow field types shared by HTTP bodies, socket payloads and exercise steps.
+
+Pure marshmallow: no Flask, no database, so the exercise engine can use them too.
+"""
+import re
+import unicodedata
+
+from marshmallow import Schema, ValidationError, fields, validate, RAISE
+
+# Control characters other than newline and tab are never meaningful in a person's text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class StrictSchema(Schema):
+    """Rejects unknown keys (marshmallow's default, stated so it cannot drift)."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class Text(fields.String):
+    """A person's words: NFC-normalised, trimmed, never empty, bounded, no control characters."""
+
+    def __init__(self, *, max_length=2000, min_length=1, **kwargs):
+        super().__init__(validate=validate.Length(min=min_length, max=max_length), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("Must be text.")
+        if _CONTROL.search(value):
+            raise ValidationError("Contains control characters.")
+        return unicodedata.normalize("NFC", value).strip()
+
+
+def Rating(**kwargs):
+    """A 0-10 whole-number rating: 7.9, "7" and true are errors, not 7."""
+    return fields.Integer(strict=True, validate=validate.Range(min=0, max=10), **kwargs)
+
+
+def Choice(options, **kwargs):
+    """One of a fixed set of strings."""
+    return fields.String(validate=validate.OneOf(list(options)), **kwargs)
+
+
+def error_fields(err: ValidationError) -> dict:
+    """Flatten marshmallow's messages to {"field.path": "message"} for the one error shape."""
+    out = {}
+
+    def walk(prefix, msgs):
+        if isinstance(msgs, dict):
+            for key, val in msgs.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), val)
+        elif isinstance(msgs, list):
+            if all(isinstance(m, str) for m in msgs):
+                out[prefix or "_schema"] = " ".join(msgs)
+            else:
+                for i, m in enumerate(msgs):
+                    walk(f"{prefix}.{i}", m)
+        else:
+            out[prefix or "_schema"] = str(msgs)
+
+    walk("", err.messages)
+    return out

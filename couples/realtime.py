@@ -1,0 +1,1 @@
+"""Socket.IO handlers: transport only (authenticate, validate, call the service, ack, emit)."""
