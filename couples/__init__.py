@@ -27,7 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     _init_login(app)
 
-    from . import api, auth, views, cli
+    from . import api, api_practice, auth, views, views_practice, cli  # noqa: F401 (routes register on import)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
