@@ -9,7 +9,7 @@ export FLASK_APP := app
 .PHONY: run install install-test vendor chromium migrate demo test test-fast test-postgres \
         test-realtime test-faults test-multiprocess test-browser audit bench bench-smoke clean
 
-run: install migrate ## install, migrate and serve on http://127.0.0.1:5000 (SQLite)
+run: install vendor migrate ## install, migrate and serve on http://127.0.0.1:5000 (SQLite)
 	$(PY) app.py
 
 $(PY):
@@ -26,6 +26,23 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+
+# Browser libraries come from npm at install time (package-lock.json pins them); never committed.
+VENDOR := static/vendor/socket.io.esm.min.js static/vendor/chart.umd.min.js
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(VENDOR): node_modules/.package-lock.json
+	mkdir -p static/vendor
+	cp node_modules/socket.io-client/dist/socket.io.esm.min.js static/vendor/
+	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/
+
+vendor: $(VENDOR)
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 migrate: install
 	$(VENV)/bin/flask db upgrade
