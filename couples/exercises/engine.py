@@ -296,7 +296,8 @@ class Ctx:
         self.run, self.now, self.viewer, self.input, self.actor = run, now, viewer, input, actor
 
     speaker = property(lambda self: self.run.get("speaker"))
-    listener = property(lambda self: other(self.run["speaker"]) if self.run.get("speaker") else None)
+    listener = property(lambda self: other(self.run["speaker"]) if self.run.get("speaker")
+                        else None)
     caller = property(lambda self: self.run.get("caller"))
     round = property(lambda self: self.run["round"])
     data = property(lambda self: self.run["data"])
@@ -373,7 +374,8 @@ def _ev(events, type_, actor, data, audience=None):
 
 def _load(schema_cls, payload, ctx=None, check=None):
     if not isinstance(payload, dict):
-        raise EngineError("invalid_input", "The input must be an object.", {"_schema": "Must be an object."})
+        raise EngineError("invalid_input", "The input must be an object.",
+                          {"_schema": "Must be an object."})
     if schema_cls is None:
         if payload:
             raise EngineError("invalid_input", "This step takes no input.",
@@ -382,7 +384,8 @@ def _load(schema_cls, payload, ctx=None, check=None):
     try:
         data = schema_cls().load(payload)
     except ValidationError as err:
-        raise EngineError("invalid_input", "Some answers need another look.", error_fields(err)) from None
+        raise EngineError("invalid_input", "Some answers need another look.",
+                          error_fields(err)) from None
     if check and ctx is not None:
         errs = check(ctx, data)
         if errs:
@@ -437,7 +440,7 @@ def _advance(s, target, now, events):
     if isinstance(target, Swap):
         run["round"] += 1
         run["speaker"] = other(run["speaker"])
-        run["data"] = {}
+        run["data"], run["visits"] = {}, {}
         _ev(events, "roles_swapped", None, {"round": run["round"], "speaker": run["speaker"],
                                             "listener": other(run["speaker"])})
         target = target.to
@@ -552,7 +555,8 @@ def _h_start(s, a, ev):
     payload = a.payload if isinstance(a.payload, dict) else {}
     key = payload.get("exercise")
     if not isinstance(key, str) or key not in EXERCISES:
-        raise EngineError("unknown_exercise", "There is no such exercise.", {"exercise": "Unknown."})
+        raise EngineError("unknown_exercise", "There is no such exercise.",
+                          {"exercise": "Unknown."})
     ex = EXERCISES[key]
     options = _load(ex.options, {k: v for k, v in payload.items() if k != "exercise"})
     _start(s, ex, a.actor, options, a.now, ev)
@@ -723,7 +727,8 @@ def describe(schema_cls) -> list | None:
                 d["min"], d["max"] = v.min, v.max
             elif isinstance(v, validate.OneOf):
                 labels = md.get("labels") or {}
-                d["options"] = [{"value": c, "label": labels.get(c, c)} for c in v.choices]
+                d["options"] = list(v.choices)
+                d["labels"] = {c: labels.get(c, c) for c in v.choices}
             elif isinstance(v, validate.Length) and v.max is not None:
                 d["max_length"] = v.max
         if d["kind"] == "rating":
@@ -756,7 +761,8 @@ def view(state: dict, viewer: str, now: dt.datetime) -> dict:
         "role": viewer, "phase": phase, "exercise": None, "exercise_title": None, "step": None,
         "step_title": None, "step_id": 0, "prompt": "", "your_turn": False, "waiting_for": [],
         "input": None, "paused": bool(paused), "paused_by": paused["by"] if paused else None,
-        "pause_reason": None, "ready": dict(paused["ready"]) if paused else {"a": False, "b": False},
+        "pause_reason": None,
+        "ready": dict(paused["ready"]) if paused else {"a": False, "b": False},
         "deadline_at": None, "seconds_left": None, "suggestions": [], "speaker": None,
         "listener": None, "caller": None, "round": 0, "moment": None, "interrupted": None,
         "answered": [], "exercises": [], "can_start": False, "can_timeout": False,
@@ -783,7 +789,8 @@ def view(state: dict, viewer: str, now: dt.datetime) -> dict:
             out["safety"] = dict(s["safety"])
     elif phase == "ready":
         out["prompt"] = ("Choose an exercise to do together, or end the session whenever you "
-                         "like." if viewer != "therapist" else "The partners are choosing an exercise.")
+                         "like." if viewer != "therapist"
+                         else "The partners are choosing an exercise.")
         out["exercises"] = exercise_list()
         out["can_start"] = out["can_timeout"] = viewer in PARTNERS and not paused
     elif phase == "ended":

@@ -1,0 +1,721 @@
+"""Unit tests of the pure exercise engine: no server, no database, no Flask."""
+import copy
+import datetime as dt
+import importlib
+import json
+import pathlib
+import sys
+import types
+
+try:  # the engine needs only couples.fields and couples.exercises: work even if the app can't load
+    importlib.import_module("couples")
+except Exception:  # pragma: no cover - only while the app package is absent or broken
+    _pkg = types.ModuleType("couples")
+    _pkg.__path__ = [str(pathlib.Path(__file__).resolve().parents[1] / "couples")]
+    sys.modules["couples"] = _pkg
+
+import pytest
+
+from couples.exercises import engine
+from couples.exercises.engine import Action, EngineError
+
+T0 = dt.datetime(2026, 3, 1, 18, 0, tzinfo=dt.timezone.utc)
+
+
+class Room:
+    """Drives the engine like the service would, checking purity and JSON on every step."""
+
+    def __init__(self, safe=True):
+        self.state = engine.new_state()
+        self.now = T0
+        self.events = []
+        self.actions = []
+        if safe:
+            self.act("safety", "a", {"safe": True})
+            self.act("safety", "b", {"safe": True})
+
+    def tick(self, minutes=0, seconds=0):
+        self.now += dt.timedelta(minutes=minutes, seconds=seconds)
+
+    def act(self, kind, actor, payload=None, step=None):
+        action = Action(kind, actor, {} if payload is None else payload, self.now, step)
+        before = copy.deepcopy(self.state)
+        try:
+            result = engine.apply(self.state, action)
+        finally:
+            assert self.state == before, "apply mutated its input"
+        json.dumps(result.state)
+        json.dumps(result.events)
+        for e in result.events:
+            assert set(e) == {"type", "actor", "data", "audience"}
+            assert set(e["audience"]) <= {"a", "b", "therapist"} and e["audience"]
+        self.state = result.state
+        self.events.extend(result.events)
+        self.actions.append(action)
+        return result.events
+
+    def submit(self, actor, payload=None, step=None):
+        return self.act("submit", actor, payload, step or self.step)
+
+    def err(self, kind, actor, payload=None, step=None):
+        before = copy.deepcopy(self.state)
+        with pytest.raises(EngineError) as info:
+            engine.apply(self.state, Action(kind, actor, {} if payload is None else payload,
+                                            self.now, step))
+        assert self.state == before
+        return info.value
+
+    def submit_err(self, actor, payload=None, step=None):
+        return self.err("submit", actor, payload, step or self.step)
+
+    @property
+    def step(self):
+        run = self.state["run"]
+        return run["step"] if run else None
+
+    def view(self, who):
+        v = engine.view(self.state, who, self.now)
+        json.dumps(v)
+        return v
+
+    def types(self, events=None):
+        return [e["type"] for e in (self.events if events is None else events)]
+
+    def suds(self, extra=None, value=3):
+        for p in "ab":
+            self.submit(p, {"suds": value, **(extra or {})})
+
+
+def start_greeting(room, first_by="a", first="me", moment=None):
+    payload = {"exercise": "greeting"}
+    if moment:
+        payload["moment"] = moment
+    room.act("start_exercise", "a", payload)
+    assert room.step == "suds_before"
+    room.suds({"connected": 5})
+    assert room.step == "choose_speaker"
+    room.submit(first_by, {"first": first})
+
+
+# --------------------------------------------------------------------------- greeting
+
+
+@pytest.mark.parametrize("first_by,first,speaker", [("a", "me", "a"), ("a", "partner", "b"),
+                                                    ("b", "me", "b"), ("b", "partner", "a")])
+def test_greeting_start_to_finish(first_by, first, speaker):
+    r = Room()
+    start_greeting(r, first_by, first, moment="morning")
+    listener = engine.other(speaker)
+    assert r.state["run"]["speaker"] == speaker
+    assert r.view(speaker)["your_turn"] and not r.view(listener)["your_turn"]
+    assert "morning" in r.view(speaker)["prompt"].lower()
+    assert r.submit_err(listener, {"greeting": "hi"}).code == "not_your_turn"
+    for step, actor, payload in [
+        ("greet", speaker, {"greeting": "Good morning, love"}),
+        ("greet_back", listener, {"greeting": "Morning! Slept well?"}),
+        ("day_speaker", speaker, {"day": "Big meeting at ten"}),
+        ("day_listener", listener, {"day": "Dentist, then quiet"}),
+        ("appreciation_speaker", speaker, {"appreciation": "You made coffee"}),
+        ("appreciation_listener", listener, {"appreciation": "You listened last night"}),
+    ]:
+        assert r.step == step
+        r.tick(1)
+        r.submit(actor, payload)
+    assert r.step == "suds_after"
+    r.submit("a", {"suds": 1, "connected": 8, "feeling": "warm"})
+    assert r.submit_err("a", {"suds": 1, "connected": 8}).code == "not_your_turn"
+    r.submit("b", {"suds": 2, "connected": 9})
+    assert r.state["phase"] == "ready" and r.state["run"] is None
+    done = [e for e in r.events if e["type"] == "exercise_completed"][-1]
+    assert done["data"]["exercise"] == "greeting" and done["data"]["duration_seconds"] == 360
+    assert r.state["completed"] == ["greeting"]
+    chosen = [e for e in r.events if e["type"] == "speaker_chosen"][0]
+    assert chosen["data"] == {"by": first_by, "speaker": speaker}
+
+
+def test_greeting_moment_option_validated():
+    r = Room()
+    e = r.err("start_exercise", "a", {"exercise": "greeting", "moment": "noon"})
+    assert e.code == "invalid_input" and "moment" in e.fields
+    e = r.err("start_exercise", "a", {"exercise": "greeting", "extra": 1})
+    assert e.code == "invalid_input"
+    assert r.err("start_exercise", "a", {"exercise": "chess"}).code == "unknown_exercise"
+    assert r.err("start_exercise", "a", {}).code == "unknown_exercise"
+
+
+# --------------------------------------------------------------------------- needs
+
+
+STATEMENT = {"observation": "The dishes sat in the sink on Tuesday", "feeling": "frustrated",
+             "need": "shared care of our home", "request": "Could you do the dishes on weekdays?"}
+
+
+def start_needs(room, first="me", by="a"):
+    room.act("start_exercise", by, {"exercise": "needs"})
+    room.suds()
+    room.submit(by, {"first": first})
+    return room.state["run"]["speaker"]
+
+
+def needs_round_yes(r, sp):
+    li = engine.other(sp)
+    r.submit(sp, STATEMENT)
+    r.submit(li, {"mirror": "What I heard is you want help with dishes"})
+    r.submit(sp, {"verdict": "accurate"})
+    r.submit(li, {"answer": "yes"})
+    assert r.step == "follow_up"
+
+
+@pytest.mark.parametrize("first", ["me", "partner"])
+def test_needs_two_rounds_swap(first):
+    r = Room()
+    sp = start_needs(r, first)
+    assert sp == ("a" if first == "me" else "b")
+    needs_round_yes(r, sp)
+    r.submit(sp, {"follow_up_date": "2026-03-08"})
+    out = [e for e in r.events if e["type"] == "needs_outcome"][-1]["data"]
+    assert out["outcome"] == "agreed" and out["agreement"] == STATEMENT["request"]
+    assert out["follow_up_date"] == "2026-03-08" and out["speaker"] == sp and out["round"] == 1
+    assert r.step == "offer_swap"
+    r.submit(engine.other(sp), {"choice": "swap"})
+    assert r.state["run"]["round"] == 2 and r.state["run"]["speaker"] == engine.other(sp)
+    assert r.step == "statement"
+    needs_round_yes(r, engine.other(sp))
+    r.submit("a", {})
+    assert r.step == "suds_after"
+    r.suds(value=1)
+    assert r.state["phase"] == "ready"
+    assert [e["data"]["round"] for e in r.events if e["type"] == "needs_outcome"] == [1, 2]
+
+
+def test_needs_clarify_loop_then_to_revisit():
+    r = Room()
+    sp = start_needs(r)
+    li = engine.other(sp)
+    r.submit(sp, STATEMENT)
+    e = r.submit_err(sp, {"verdict": "clarify"}, step="check")
+    assert e.code == "stale_step"
+    for i in range(3):
+        r.submit(li, {"mirror": f"try {i}"})
+        e = r.submit_err(sp, {"verdict": "clarify"})
+        assert e.code == "invalid_input" and "clarification" in e.fields
+        r.submit(sp, {"verdict": "clarify", "clarification": "It's about weekdays"})
+        assert r.step == "mirror"
+    r.submit(li, {"mirror": "try 4"})
+    r.submit(sp, {"verdict": "clarify", "clarification": "still not it"})
+    assert r.step == "follow_up"
+    r.submit(li, {})
+    assert [e for e in r.events if e["type"] == "needs_outcome"][-1]["data"]["outcome"] == "to_revisit"
+    r.submit(sp, {"choice": "finish"})
+    assert r.step == "suds_after"
+
+
+def test_needs_alternative_accepted_and_no_with_reason():
+    r = Room()
+    sp = start_needs(r)
+    li = engine.other(sp)
+    r.submit(sp, STATEMENT)
+    r.submit(li, {"mirror": "ok"})
+    r.submit(sp, {"verdict": "accurate"})
+    e = r.submit_err(li, {"answer": "alternative"})
+    assert e.code == "invalid_input" and "alternative" in e.fields
+    r.submit(li, {"answer": "alternative", "alternative": "Mondays and Thursdays"})
+    assert r.step == "respond"
+    r.submit(sp, {"response": "accept"})
+    r.submit(sp, {})
+    out = [e for e in r.events if e["type"] == "needs_outcome"][-1]["data"]
+    assert out == {**out, "outcome": "agreed", "agreement": "Mondays and Thursdays"}
+    r.submit(li, {"choice": "swap"})
+    sp, li = li, sp
+    r.submit(sp, STATEMENT)
+    r.submit(li, {"mirror": "ok"})
+    r.submit(sp, {"verdict": "accurate"})
+    assert r.submit_err(li, {"answer": "no"}).code == "invalid_input"
+    r.submit(li, {"answer": "no", "reason": "That week is full for me, I'm sorry"})
+    r.submit(li, {})
+    assert [e for e in r.events if e["type"] == "needs_outcome"][-1]["data"]["outcome"] == "declined"
+    assert r.step == "suds_after"  # round 2: no second swap offer
+
+
+def test_needs_alternative_loop_bounded_to_revisit():
+    r = Room()
+    sp = start_needs(r)
+    li = engine.other(sp)
+    r.submit(sp, STATEMENT)
+    r.submit(li, {"mirror": "ok"})
+    r.submit(sp, {"verdict": "accurate"})
+    for i in range(3):
+        assert r.step == "answer"
+        r.submit(li, {"answer": "alternative", "alternative": f"offer {i}"})
+        assert r.submit_err(sp, {"response": "answer"}).code == "invalid_input"
+        r.submit(sp, {"response": "answer", "text": "not quite"})
+    assert r.step == "follow_up"
+    r.submit(sp, {})
+    assert [e for e in r.events if e["type"] == "needs_outcome"][-1]["data"]["outcome"] == "to_revisit"
+
+
+def test_follow_up_date_bounds():
+    r = Room()
+    sp = start_needs(r)
+    needs_round_yes(r, sp)
+    for bad in ["2026-02-28", "2027-03-02", "2026-3-8", "tomorrow", 20260308, "2026-02-30"]:
+        e = r.submit_err(sp, {"follow_up_date": bad})
+        assert e.code == "invalid_input" and "follow_up_date" in e.fields, bad
+    r.submit(sp, {"follow_up_date": "2026-03-01"})
+
+
+# --------------------------------------------------------------------------- timeout
+
+
+def finish_timeout_resume(r, caller):
+    other = engine.other(caller)
+    r.submit(caller, {"choice": "resume"})
+    r.submit(other, {"choice": "resume"})
+    assert r.step == "caller_part"
+    assert r.submit_err(other, {"part": "x", "differently": "y"}).code == "not_your_turn"
+    r.submit(caller, {"part": "I raised my voice", "differently": "I'll slow down"})
+    r.submit(other, {"part": "I interrupted", "differently": "I'll let you finish"})
+    r.submit(caller, {"feel": "worried", "about": "money this month", "need": "a plan together"})
+    r.submit(other, {"acknowledgement": "You're worried and want us to plan together"})
+    assert r.step == "suds_after"
+    r.suds(value=2)
+
+
+def test_timeout_from_inside_needs_resumes_same_step():
+    r = Room()
+    sp = start_needs(r)
+    li = engine.other(sp)
+    r.submit(sp, STATEMENT)
+    assert r.step == "mirror"
+    step_id = r.state["run"]["step_id"]
+    e = r.err("timeout", li, {"feeling": "angry", "arousal": 8, "blame": "you started it"})
+    assert e.code == "invalid_input" and "blame" in e.fields
+    r.act("timeout", li, {"feeling": "angry", "arousal": 8})
+    run = r.state["run"]
+    assert run["exercise"] == "timeout" and run["caller"] == li and r.step == "acknowledge"
+    assert run["interrupted"] == {"exercise": "needs", "step": "mirror", "step_id": step_id}
+    assert r.err("timeout", sp, {"feeling": "sad", "arousal": 3}).code == "exercise_in_progress"
+    assert r.submit_err(li, {"feeling": "x", "arousal": 1}).code == "not_your_turn"
+    r.submit(sp, {"feeling": "hurt", "arousal": 6})
+    assert r.step == "return_time"
+    assert r.view("a")["input"][0] == {"name": "minutes", "kind": "minutes", "label": "Minutes of break",
+                                        "required": False, "min": 20, "max": 1440, "default": 20}
+    r.submit("a", {})
+    r.submit("b", {"minutes": 45})
+    agreed = [e for e in r.events if e["type"] == "return_time_agreed"][-1]["data"]
+    assert agreed == {"minutes": 45, "proposals": {"a": 20, "b": 45}}
+    assert r.step == "break"
+    assert engine.deadline(r.state) == r.now + dt.timedelta(minutes=45)
+    v = r.view(sp)
+    assert v["suggestions"] and v["deadline_at"] and v["seconds_left"] == 45 * 60
+    assert not v["your_turn"] and v["input"][0]["name"] == "activity"
+    r.submit("a", {"activity": "a walk round the block"})
+    r.submit("a", {"activity": "breathing"})
+    assert r.step == "break"
+    r.tick(44)
+    assert r.err("timer", None).code == "not_due"
+    assert r.err("timer", "a").code == "not_your_turn"
+    r.tick(1)
+    r.act("timer", None)
+    assert r.step == "return_check" and engine.deadline(r.state) is None
+    assert r.err("timer", None).code == "not_due"
+    # not ready: the break extends
+    r.submit("a", {"arousal": 5, "ready": True})
+    r.submit("b", {"arousal": 7, "ready": False, "extend_minutes": 15})
+    assert r.step == "break"
+    assert engine.deadline(r.state) == r.now + dt.timedelta(minutes=15)
+    assert [e for e in r.events if e["type"] == "break_extended"][-1]["data"] == {"minutes": 15}
+    r.tick(16)
+    r.act("timer", None)
+    r.submit("a", {"arousal": 3, "ready": True})
+    r.submit("b", {"arousal": 4, "ready": True})
+    assert r.step == "next_step"
+    finish_timeout_resume(r, li)
+    assert r.state["run"]["exercise"] == "needs" and r.step == "mirror"
+    assert r.state["run"]["step_id"] > step_id
+    assert r.types()[-1] == "exercise_resumed"
+    r.submit(li, {"mirror": "What I heard is ..."})
+    assert r.step == "check"
+    fired = [e["data"] for e in r.events if e["type"] == "timer_fired"]
+    assert len(fired) == 2 and fired[0]["fired_at"] == fired[0]["deadline_at"]
+
+
+def test_timeout_started_alone_then_switch_to_needs():
+    r = Room()
+    r.act("start_exercise", "b", {"exercise": "timeout"})
+    assert r.state["run"]["caller"] == "b" and r.step == "call"
+    assert r.submit_err("a", {"feeling": "sad", "arousal": 2}).code == "not_your_turn"
+    r.submit("b", {"feeling": "overwhelmed", "arousal": 9})
+    r.submit("a", {"feeling": "worried", "arousal": 4})
+    r.submit("a", {"minutes": 20})
+    r.submit("b", {"minutes": 20})
+    r.tick(20)
+    r.act("timer", None)
+    r.submit("a", {"arousal": 2, "ready": True})
+    r.submit("b", {"arousal": 3, "ready": True})
+    r.submit("a", {"choice": "switch"})
+    r.submit("b", {"choice": "resume"})  # the more careful choice wins
+    assert [e for e in r.events if e["type"] == "next_step_chosen"][-1]["data"]["choice"] == "switch"
+    assert r.step == "suds_after"
+    r.suds()
+    assert r.state["run"]["exercise"] == "needs" and r.step == "suds_before"
+
+
+def test_timeout_reschedule_ends_session_and_abandons_interrupted():
+    r = Room()
+    start_greeting(r)
+    r.act("timeout", "a", {"feeling": "angry", "arousal": 7})
+    r.submit("b", {"feeling": "sad", "arousal": 5})
+    r.submit("a", {"minutes": 20})
+    r.submit("b", {"minutes": 20})
+    r.tick(30)
+    r.act("timer", None)
+    r.submit("a", {"arousal": 2, "ready": True})
+    r.submit("b", {"arousal": 3, "ready": True})
+    r.submit("a", {"choice": "reschedule"})
+    r.submit("b", {"choice": "switch"})
+    assert r.step == "reschedule"
+    assert r.submit_err("b", {"date": "2026-02-01"}).code == "invalid_input"
+    r.submit("b", {"date": "2026-03-02", "note": "after dinner"})
+    r.suds()
+    assert r.state["phase"] == "ended"
+    assert "exercise_abandoned" in r.types()
+    assert r.events[-1]["type"] == "session_ended" and r.events[-1]["data"]["reason"] == "rescheduled"
+    assert r.err("submit", "a", {}).code == "session_ended"
+
+
+def test_timeout_resume_with_no_interrupted_goes_to_ready():
+    r = Room()
+    r.act("timeout", "a", {"feeling": "angry", "arousal": 7})
+    r.submit("b", {"feeling": "sad", "arousal": 5})
+    r.suds_like = None
+    r.submit("a", {})
+    r.submit("b", {})
+    r.tick(20)
+    r.act("timer", None)
+    r.submit("a", {"arousal": 2, "ready": True})
+    r.submit("b", {"arousal": 3, "ready": True})
+    finish_timeout_resume(r, "a")
+    assert r.state["phase"] == "ready" and r.state["run"] is None
+
+
+def test_timeout_minutes_bounds():
+    r = Room()
+    r.act("timeout", "a", {"feeling": "angry", "arousal": 7})
+    r.submit("b", {"feeling": "sad", "arousal": 5})
+    for bad in [19, 1441, 20.0, "20", True, None]:
+        e = r.submit_err("a", {"minutes": bad})
+        assert e.code == "invalid_input" and "minutes" in e.fields, bad
+    r.submit("a", {"minutes": 1440})
+    r.submit("b", {"minutes": 20})
+    r.tick(1440)
+    r.act("timer", None)
+    for bad in [9, 1441]:
+        assert r.submit_err("a", {"arousal": 5, "ready": False, "extend_minutes": bad}).code == "invalid_input"
+    assert r.submit_err("a", {"arousal": 5, "ready": "no"}).code == "invalid_input"
+
+
+# --------------------------------------------------------------------------- turns, input, staleness
+
+
+@pytest.mark.parametrize("bad", [7.9, "7", True, -1, 11, None, [], {"x": 1}])
+def test_invalid_ratings(bad):
+    r = Room()
+    r.act("start_exercise", "a", {"exercise": "needs"})
+    e = r.submit_err("a", {"suds": bad})
+    assert e.code == "invalid_input" and set(e.fields) == {"suds"}
+
+
+@pytest.mark.parametrize("payload,field", [
+    ({}, "suds"),
+    ({"suds": 3, "extra": 1}, "extra"),
+    ({"suds": 3, "feeling": "x" * 41}, "feeling"),
+    ({"suds": 3, "feeling": "calm\x00"}, "feeling"),
+    ({"suds": 3, "feeling": "\x1b[31m"}, "feeling"),
+    ({"suds": 3, "feeling": ""}, "feeling"),
+    ({"suds": 3, "feeling": 5}, "feeling"),
+])
+def test_invalid_fields(payload, field):
+    r = Room()
+    r.act("start_exercise", "a", {"exercise": "needs"})
+    e = r.submit_err("a", payload)
+    assert e.code == "invalid_input" and field in e.fields
+
+
+def test_huge_text_and_non_dict_payload():
+    r = Room()
+    sp = start_needs(r)
+    e = r.submit_err(sp, {**STATEMENT, "request": "x" * 100_000})
+    assert e.code == "invalid_input" and "request" in e.fields
+    assert r.submit_err(sp, ["not", "a", "dict"]).code == "invalid_input"
+    assert r.submit_err(sp, "text").code == "invalid_input"
+    r.submit(sp, {**STATEMENT, "request": "  Cafe\u0301 on Fridays?  "})
+    assert r.state["run"]["data"]["statement"]["request"] == "Caf\u00e9 on Fridays?"
+
+
+def test_turns_roles_and_staleness():
+    r = Room()
+    assert r.err("submit", "a", {}, step="x").code == "no_exercise"
+    r.act("start_exercise", "a", {"exercise": "greeting"})
+    assert r.err("start_exercise", "b", {"exercise": "needs"}).code == "exercise_in_progress"
+    assert r.err("submit", "a", {"suds": 1, "connected": 1}, step=None).code == "stale_step"
+    assert r.err("submit", "a", {"suds": 1, "connected": 1}, step="greet").code == "stale_step"
+    assert r.err("submit", "therapist", {"suds": 1, "connected": 1}, step="suds_before").code == "not_your_turn"
+    assert r.err("submit", None, {"suds": 1, "connected": 1}, step="suds_before").code == "not_your_turn"
+    id0 = r.view("a")["step_id"]
+    r.suds({"connected": 4})
+    assert r.view("a")["step_id"] > id0
+    # EITHER: the first wins, the second is stale
+    r.submit("b", {"first": "me"})
+    assert r.err("submit", "a", {"first": "me"}, step="choose_speaker").code == "stale_step"
+    assert r.submit_err("a", {"greeting": "hi"}).code == "not_your_turn"  # b speaks first
+    assert r.err("bogus", "a").code == "bad_action"
+    assert r.err("ready", "a").code == "bad_action"
+    with pytest.raises(EngineError) as info:
+        engine.apply(r.state, Action("submit", "b", {}, dt.datetime(2026, 1, 1), "greet"))
+    assert info.value.code == "bad_action"
+
+
+# --------------------------------------------------------------------------- pause, end
+
+
+def test_pause_ready_resume_mid_both_step_keeps_answers_and_private_reason():
+    r = Room()
+    r.act("start_exercise", "a", {"exercise": "greeting"})
+    r.submit("a", {"suds": 4, "connected": 6})
+    ev = r.act("pause", "b", {"reason": "I feel a panic attack coming"})
+    assert [e["type"] for e in ev] == ["paused", "pause_reason"]
+    assert ev[0]["audience"] == ["a", "b", "therapist"] and "reason" not in ev[0]["data"]
+    assert ev[1]["audience"] == ["b", "therapist"]
+    va, vb, vt = r.view("a"), r.view("b"), r.view("therapist")
+    assert va["paused"] and va["pause_reason"] is None and not va["your_turn"] and va["input"] is None
+    assert "panic" not in json.dumps(va)
+    assert vb["pause_reason"] == vt["pause_reason"] == "I feel a panic attack coming"
+    for kind, payload in [("submit", {"suds": 1, "connected": 1}), ("start_exercise", {"exercise": "needs"}),
+                          ("timeout", {"feeling": "sad", "arousal": 3}), ("timer", {}), ("safety", {"safe": True})]:
+        assert r.err(kind, None if kind == "timer" else "b", payload, step=r.step).code == "paused"
+    assert r.err("pause", "a").code == "paused"
+    assert r.err("pause", "a", {"reason": "x" * 501}).code == "paused"
+    r.act("ready", "a")
+    assert r.err("ready", "a").code == "not_your_turn"
+    assert r.err("ready", "b", {"x": 1}).code == "invalid_input"
+    r.tick(5)
+    ev = r.act("ready", "b")
+    assert [e["type"] for e in ev] == ["partner_ready", "resumed"]
+    assert ev[1]["data"]["paused_seconds"] == 300
+    assert r.step == "suds_before" and r.state["run"]["answers"].keys() == {"a"}
+    r.submit("b", {"suds": 2, "connected": 6})
+    assert r.step == "choose_speaker"
+
+
+def test_pause_reason_validated():
+    r = Room()
+    assert r.err("pause", "a", {"reason": "x" * 501}).code == "invalid_input"
+    assert r.err("pause", "a", {"reason": "bad\x07"}).code == "invalid_input"
+    assert r.err("pause", "a", {"why": "x"}).code == "invalid_input"
+    ev = r.act("pause", "a")
+    assert [e["type"] for e in ev] == ["paused"]
+
+
+def test_timer_paused_then_fires_once_on_resume():
+    r = Room()
+    r.act("timeout", "a", {"feeling": "angry", "arousal": 7})
+    r.submit("b", {"feeling": "sad", "arousal": 5})
+    r.submit("a", {})
+    r.submit("b", {})
+    due = engine.deadline(r.state)
+    r.act("pause", "a")
+    assert engine.deadline(r.state) is None and r.view("a")["deadline_at"] is None
+    r.tick(60)
+    assert r.err("timer", None).code == "paused"
+    r.act("ready", "a")
+    r.act("ready", "b")
+    assert engine.deadline(r.state) == due < r.now
+    r.act("timer", None)
+    assert r.err("timer", None).code == "not_due"
+    assert [e["type"] for e in r.events].count("timer_fired") == 1
+
+
+def test_end_any_time():
+    r = Room(safe=False)
+    r.act("end", "b", {"reason": "not today"})
+    assert r.state["phase"] == "ended"
+    ended = [e for e in r.events if e["type"] == "session_ended"][0]
+    assert ended["audience"] == ["a", "b", "therapist"] and "reason" in ended["data"]
+    assert ended["data"]["reason"] == "ended_by_partner"
+    assert [e for e in r.events if e["type"] == "end_reason"][0]["audience"] == ["b", "therapist"]
+    for kind in ["end", "pause", "ready", "submit", "safety", "timer", "bogus_ok"]:
+        if kind != "bogus_ok":
+            assert r.err(kind, "a").code == "session_ended"
+    assert r.view("a")["phase"] == "ended"
+
+    r = Room()
+    start_greeting(r)
+    r.act("pause", "a")
+    r.act("end", "b")
+    assert r.state["phase"] == "ended" and r.state["run"] is None and not r.state["paused"]
+
+
+# --------------------------------------------------------------------------- safety
+
+
+def safety_room(order):
+    r = Room(safe=False)
+    for actor, safe in order:
+        r.act("safety", actor, {"safe": safe})
+    return r
+
+
+def visible_types_and_data(r, who, drop_own_answer=True):
+    return [(e["type"], e["actor"], e["data"]) for e in engine.visible(r.events, who)
+            if not (drop_own_answer and e["type"] == "safety_answered")]
+
+
+def test_safety_both_yes_then_ready():
+    r = Room(safe=False)
+    assert r.err("start_exercise", "a", {"exercise": "greeting"}).code == "safety_pending"
+    assert r.err("timeout", "a", {"feeling": "sad", "arousal": 2}).code == "safety_pending"
+    assert r.err("safety", "a", {"safe": "yes"}).code == "invalid_input"
+    assert r.err("safety", "a", {"safe": 1}).code == "invalid_input"
+    assert r.err("safety", "a", {}).code == "invalid_input"
+    ev = r.act("safety", "a", {"safe": True})
+    assert ev == [{"type": "safety_answered", "actor": "a", "data": {"safe": True}, "audience": ["a"]}]
+    assert r.err("safety", "a", {"safe": False}).code == "not_your_turn"
+    assert r.view("a")["phase"] == "safety" and not r.view("a")["your_turn"]
+    assert r.view("b")["your_turn"] and r.view("b")["input"][0]["kind"] == "bool"
+    r.act("safety", "b", {"safe": True})
+    assert r.state["phase"] == "ready" and r.types()[-1] == "session_ready"
+    assert [x["key"] for x in r.view("a")["exercises"]] == ["greeting", "timeout", "needs"]
+    assert r.err("safety", "a", {"safe": False}).code == "not_your_turn"
+
+
+def test_safety_hold_never_reveals_who():
+    cases = {
+        "b_no_first": [("b", False), ("a", True)],
+        "a_yes_first": [("a", True), ("b", False)],
+        "a_no_first": [("a", False), ("b", True)],
+        "b_yes_first": [("b", True), ("a", False)],
+    }
+    rooms = {k: safety_room(v) for k, v in cases.items()}
+    for r in rooms.values():
+        assert r.state["phase"] == "hold"
+        assert r.err("start_exercise", "a", {"exercise": "greeting"}).code == "safety_hold"
+        assert r.err("start_exercise", "b", {"exercise": "greeting"}).code == "safety_hold"
+        assert r.err("timeout", "b", {"feeling": "sad", "arousal": 2}).code == "safety_hold"
+    for who in "ab":
+        seen = {k: visible_types_and_data(r, who) for k, r in rooms.items()}
+        assert len({json.dumps(v) for v in seen.values()}) == 1, seen
+        views = {k: r.view(who) for k, r in rooms.items()}
+        assert len({json.dumps(v, sort_keys=True) for v in views.values()}) == 1
+        assert views["b_no_first"]["phase"] == "hold"
+        assert all(e["actor"] in (None, who) for r in rooms.values() for e in engine.visible(r.events, who))
+    # the therapist is told privately, by name
+    for k, r in rooms.items():
+        concern = [e for e in r.events if e["type"] == "safety_concern"]
+        assert len(concern) == 1 and concern[0]["audience"] == ["therapist"]
+        assert concern[0]["data"]["partner"] == ("b" if k in ("b_no_first", "a_yes_first") else "a")
+        assert r.view("therapist")["safety"] in ({"a": True, "b": False}, {"a": False, "b": True})
+        assert sum(1 for e in engine.visible(r.events, "therapist") if e["type"] == "not_today") == 1
+
+
+def test_safety_no_is_invisible_to_a_partner_who_has_not_answered():
+    waiting = Room(safe=False)
+    said_no = safety_room([("b", False)])
+    said_yes = safety_room([("b", True)])
+    for r in (said_no, said_yes):
+        assert engine.visible(r.events, "a") == []
+        assert r.err("start_exercise", "a", {"exercise": "needs"}).code == "safety_pending"
+    va = [json.dumps(r.view("a"), sort_keys=True) for r in (waiting, said_no, said_yes)]
+    assert len(set(va)) == 1
+    assert said_no.view("a")["phase"] == "safety" and said_no.view("a")["your_turn"]
+    assert said_no.view("b")["phase"] == "hold"
+    # b, who answered, cannot see from the view whether a has answered
+    assert json.dumps(said_yes.view("b"), sort_keys=True) == json.dumps(
+        safety_room([("b", True)]).view("b"), sort_keys=True)
+    assert said_yes.view("b")["waiting_for"] == []
+
+
+def test_safety_events_for_a_identical_whoever_said_no():
+    a_no = safety_room([("a", False), ("b", True)])
+    b_no = safety_room([("b", False), ("a", True)])
+    seen_a = lambda r: [(e["type"], e["data"]) for e in engine.visible(r.events, "a")]
+    assert seen_a(a_no)[1:] == seen_a(b_no)[1:]
+    assert seen_a(a_no)[0] == ("safety_answered", {"safe": False})
+    assert seen_a(b_no)[0] == ("safety_answered", {"safe": True})
+
+
+# --------------------------------------------------------------------------- views, replay
+
+
+def test_views_for_everyone_at_every_step_are_json():
+    r = Room()
+    sp = start_needs(r)
+    for who in ("a", "b", "therapist"):
+        v = r.view(who)
+        for key in ["phase", "exercise", "exercise_title", "step", "step_id", "prompt", "your_turn",
+                    "waiting_for", "input", "paused", "ready", "deadline_at", "suggestions",
+                    "speaker", "round", "exercises"]:
+            assert key in v
+    vs, vl, vt = r.view(sp), r.view(engine.other(sp)), r.view("therapist")
+    assert vs["your_turn"] and not vl["your_turn"] and not vt["your_turn"]
+    assert {f["name"] for f in vs["input"]} == {"observation", "feeling", "need", "request"}
+    feeling = [f for f in vs["input"] if f["name"] == "feeling"][0]
+    assert feeling["kind"] == "feeling" and "lonely" in feeling["options"]
+    assert vl["input"] is None and vl["waiting_for"] == [sp]
+    assert vt["prompt"] and vt["input"] is None
+
+
+def test_replay_is_deterministic():
+    r = Room()
+    sp = start_needs(r)
+    r.act("timeout", sp, {"feeling": "angry", "arousal": 7})
+    again = engine.replay(r.actions)
+    assert again.state == r.state and again.events == r.events
+    assert engine.replay(r.actions).state == again.state
+
+
+def test_exercise_list_and_registry():
+    assert set(engine.EXERCISES) >= {"greeting", "timeout", "needs"}
+    for item in engine.exercise_list():
+        assert set(item) == {"key", "title", "summary"}
+    with pytest.raises(ValueError):
+        engine.register(engine.EXERCISES["needs"])
+
+
+def test_adding_an_exercise_needs_no_engine_change():
+    from couples.exercises.engine import (FINISH, LISTENER, SPEAKER, Exercise, Step, Swap,
+                                          schema, text)
+    engine.register(Exercise(
+        key="appreciation_test", title="Appreciation", summary="Name what you value.",
+        steps=(
+            Step("share", SPEAKER, "Name one thing you appreciate.",
+                 schema=schema("share_t", appreciation=text("I appreciate"))),
+            Step("thanks", LISTENER, "Say thank you.",
+                 schema=schema("thanks_t", thanks=text("Thank you")),
+                 next=lambda c: Swap("share") if c.round == 1 else FINISH),
+        )))
+    try:
+        r = Room()
+        r.act("start_exercise", "b", {"exercise": "appreciation_test"})
+        r.suds()
+        r.submit("b", {"first": "partner"})
+        for sp in ("a", "b"):
+            r.submit(sp, {"appreciation": "your patience"})
+            r.submit(engine.other(sp), {"thanks": "thank you"})
+        r.suds()
+        assert r.state["completed"] == ["appreciation_test"] and r.state["phase"] == "ready"
+        assert "roles_swapped" in r.types()
+    finally:
+        del engine.EXERCISES["appreciation_test"]
+
+
+def test_check_order_and_timeout_inside_timeout():
+    r = Room()
+    r.act("start_exercise", "a", {"exercise": "timeout"})
+    assert r.err("timeout", "b", {"feeling": "sad", "arousal": 2}).code == "exercise_in_progress"
+    # wrong partner with bad input: the turn is checked before the input
+    assert r.submit_err("b", {"feeling": 1}).code == "not_your_turn"
+    # stale step is checked before the turn
+    assert r.err("submit", "b", {}, step="acknowledge").code == "stale_step"
+    assert r.err("start_exercise", "a", {"exercise": "greeting"}).code == "exercise_in_progress"
+    assert r.err("timer", None).code == "not_due"
