@@ -568,7 +568,7 @@ def safety_room(order):
 
 def visible_types_and_data(r, who, drop_own_answer=True):
     return [(e["type"], e["actor"], e["data"]) for e in engine.visible(r.events, who)
-            if not (drop_own_answer and e["type"] == "safety_answered")]
+            if not (drop_own_answer and e["type"] in ("safety_answered", "safety_waiting"))]
 
 
 def test_safety_both_yes_then_ready():
@@ -579,7 +579,9 @@ def test_safety_both_yes_then_ready():
     assert r.err("safety", "a", {"safe": 1}).code == "invalid_input"
     assert r.err("safety", "a", {}).code == "invalid_input"
     ev = r.act("safety", "a", {"safe": True})
-    assert ev == [{"type": "safety_answered", "actor": "a", "data": {"safe": True}, "audience": ["a"]}]
+    assert ev[0] == {"type": "safety_answered", "actor": "a", "data": {"safe": True}, "audience": ["a"]}
+    assert [e["type"] for e in ev] == ["safety_answered", "safety_checked", "safety_waiting"]
+    assert [e["audience"] for e in ev] == [["a"], ["therapist"], ["a"]]
     assert r.err("safety", "a", {"safe": False}).code == "not_your_turn"
     assert r.view("a")["phase"] == "safety" and not r.view("a")["your_turn"]
     assert r.view("b")["your_turn"] and r.view("b")["input"][0]["kind"] == "bool"
@@ -719,3 +721,20 @@ def test_check_order_and_timeout_inside_timeout():
     assert r.err("submit", "b", {}, step="acknowledge").code == "stale_step"
     assert r.err("start_exercise", "a", {"exercise": "greeting"}).code == "exercise_in_progress"
     assert r.err("timer", None).code == "not_due"
+
+
+def test_safety_answers_leave_the_same_seq_footprint_whatever_the_other_answered():
+    """Seq numbers are shared by all viewers: the positions of the events a partner can see must
+    not depend on what the other partner answered, or the gaps would give the answer away."""
+    def positions(answers, who):
+        r = safety_room(answers)
+        return [i for i, e in enumerate(r.events) if who in e["audience"]]
+
+    for first, second in (("a", "b"), ("b", "a")):
+        for who in (first, second):
+            for own in (True, False):
+                seen = set()
+                for other in (True, False):
+                    answers = {who: own, (second if who == first else first): other}
+                    seen.add(repr(positions([(first, answers[first]), (second, answers[second])], who)))
+                assert len(seen) == 1, (first, who, own, seen)

@@ -525,15 +525,19 @@ _NOT_TODAY = ("Today is not the right day for a joint exercise, and that is fine
               "Your therapist can help you decide what comes next.")
 
 
+_WAITING = "Thank you. Your answer is private. Waiting for your partner's answer."
+
+
 def _h_safety(s, a, ev):
     _need_partner(a)
     if s["phase"] not in ("safety", "hold") or s["safety"][a.actor] is not None:
         raise EngineError("not_your_turn", "You have already answered this question.")
     safe = _load(_SafetySchema, a.payload)["safe"]
     s["safety"][a.actor] = safe
+    # Every answer writes exactly three events, whatever was answered and in which order, so
+    # that the gaps a partner sees in the shared seq numbers never hint at the other's answer.
     _ev(ev, "safety_answered", a.actor, {"safe": safe}, [a.actor])
-    if not safe:
-        _ev(ev, "safety_concern", None, {"partner": a.actor}, ["therapist"])
+    _ev(ev, "safety_checked" if safe else "safety_concern", None, {"partner": a.actor}, ["therapist"])
     if s["phase"] == "hold":
         # Someone already said no: this answerer now hears the same neutral message.
         _ev(ev, "not_today", None, {"message": _NOT_TODAY}, [a.actor])
@@ -544,6 +548,8 @@ def _h_safety(s, a, ev):
     elif all(s["safety"][p] for p in PARTNERS):
         s["phase"] = "ready"
         _ev(ev, "session_ready", None, {})
+    else:
+        _ev(ev, "safety_waiting", None, {"message": _WAITING}, [a.actor])
 
 
 def _h_start(s, a, ev):
