@@ -1,22 +1,23 @@
 """Entry point: choose the async mode, monkey-patch before anything else is imported, serve.
 
     python app.py            # serve on http://127.0.0.1:5000 (HOST / PORT override)
-    flask --app app ...      # CLI commands (db upgrade, demo, ...)
+    flask --app app ...      # CLI commands (db upgrade, demo, ...): no server, so no patching
 """
 import os
 
 ASYNC_MODE = os.environ.get("COUPLES_ASYNC_MODE", "eventlet")
-if ASYNC_MODE == "eventlet":
-    import eventlet
-    eventlet.monkey_patch()
-elif ASYNC_MODE == "gevent":
-    from gevent import monkey
-    monkey.patch_all()
-    try:  # psycopg2 is a C extension: make it cooperate with gevent
-        from psycogreen.gevent import patch_psycopg
+
+# Patch only when this file runs the server: the flask CLI has imported threading already, and
+# its commands need no green threads.
+if __name__ == "__main__":
+    if ASYNC_MODE == "eventlet":
+        import eventlet
+        eventlet.monkey_patch()
+    elif ASYNC_MODE == "gevent":
+        from gevent import monkey
+        monkey.patch_all()
+        from psycogreen.gevent import patch_psycopg  # psycopg2 is C: make it yield to gevent
         patch_psycopg()
-    except ImportError:
-        pass
 
 from couples import create_app  # noqa: E402
 from couples.extensions import socketio  # noqa: E402

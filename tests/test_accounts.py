@@ -1,0 +1,191 @@
+"""Registering, logging in and out, and bearer tokens: the stories and their refusals."""
+import pytest
+from sqlalchemy import select
+
+from couples.extensions import db
+from couples.models import AuthSession, User
+
+PASSWORD = "correct horse battery"  # the default of the conftest.py helpers
+
+
+def error_of(resp):
+    """The `error` object of the one error shape, asserting the shape on the way."""
+    body = resp.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "fields"}, body
+    return body["error"]
+
+
+def test_a_partner_registers_and_lands_on_the_dashboard(client, register):
+    resp = register(client, "alice@example.com", "partner")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/dashboard")
+    page = client.get("/dashboard")
+    assert page.status_code == 200 and b"Start as a couple" in page.data
+
+
+def test_a_therapist_registers_and_sees_their_share_code(app, client, register):
+    register(client, "dr@example.com", "therapist", display_name="Dr Kim")
+    with app.app_context():
+        code = db.session.scalar(select(User.therapist_code).where(User.email == "dr@example.com"))
+    page = client.get("/dashboard")
+    assert code and code.encode() in page.data and b"Your couples" in page.data
+
+
+def test_the_password_is_stored_as_an_argon2id_hash(app, client, register):
+    register(client, "alice@example.com")
+    with app.app_context():
+        stored = db.session.scalar(select(User.password_hash))
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"email": "not-an-email"}, "email"),
+    ({"password": "short"}, "password"),
+    ({"display_name": "   "}, "display_name"),
+    ({"role": "admin"}, "role"),
+])
+def test_registration_form_shows_each_problem_beside_its_field(client, data, field):
+    form = {"email": "a@example.com", "password": PASSWORD, "display_name": "A", "role": "partner", **data}
+    resp = client.post("/register", data=form)
+    assert resp.status_code == 422
+    assert f'id="{field}-error"'.encode() in resp.data or b'id="role-error"' in resp.data
+    assert b"Please check the following" in resp.data
+
+
+def test_registering_an_email_twice_is_refused(client, register):
+    register(client, "alice@example.com")
+    client.post("/logout")
+    resp = register(client, "ALICE@example.com")
+    assert resp.status_code == 409 and b"Already registered" in resp.data
+
+
+def test_login_then_logout(client, make_user, login):
+    make_user("alice@example.com")
+    resp = login(client, "alice@example.com")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/dashboard")
+    assert client.get("/dashboard").status_code == 200
+    assert client.post("/logout").status_code == 302
+    resp = client.get("/dashboard")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(client, make_user, login):
+    make_user("alice@example.com")
+    wrong = login(client, "alice@example.com", password="wrong password!")
+    unknown = login(client, "nobody@example.com")
+    assert wrong.status_code == unknown.status_code == 401
+    assert b"That email and password do not match." in wrong.data and b"That email and password do not match." in unknown.data
+
+
+def test_login_redirects_only_to_a_path_on_this_site(client, make_user):
+    make_user("alice@example.com")
+    resp = client.post("/login?next=//evil.example/x", data={"email": "alice@example.com", "password": PASSWORD})
+    assert resp.headers["Location"].endswith("/dashboard")
+
+
+def test_logging_out_ends_that_login_on_the_server(app, client, make_user, login):
+    make_user("alice@example.com")
+    login(client, "alice@example.com")
+    with client.session_transaction() as sess:
+        saved = dict(sess)
+    client.post("/logout")
+    with client.session_transaction() as sess:  # replay the old cookie's contents
+        sess.update(saved)
+    resp = client.get("/dashboard")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def test_pages_need_a_login(client):
+    resp = client.get("/dashboard")
+    assert resp.status_code == 302 and "/login?next=" in resp.headers["Location"]
+
+
+# --- the API --------------------------------------------------------------------------------
+
+def test_register_by_api_and_get_a_token(client):
+    resp = client.post("/api/v1/accounts", json={"email": "Alice@Example.com", "password": PASSWORD,
+                                                   "display_name": "Alice", "role": "partner"})
+    assert resp.status_code == 201
+    assert resp.get_json() == {"id": 1, "email": "alice@example.com", "display_name": "Alice",
+                               "role": "partner", "therapist_code": None}
+    token = client.post("/api/v1/tokens", json={"email": "alice@example.com", "password": PASSWORD,
+                                                "label": "my script"})
+    assert token.status_code == 201
+    body = token.get_json()
+    assert set(body) == {"token", "expires_at", "user"} and body["user"]["email"] == "alice@example.com"
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['token']}"})
+    assert me.status_code == 200 and me.get_json()["display_name"] == "Alice"
+
+
+def test_password_hash_never_leaves_the_server(make_user, api_as):
+    body = api_as(make_user("alice@example.com")).get("/api/v1/me").get_json()
+    assert "password_hash" not in body and "password" not in body
+
+
+def test_revoking_the_current_token(make_user, api_as):
+    as_alice = api_as(make_user("alice@example.com"))
+    assert as_alice.delete("/api/v1/tokens/current").status_code == 204
+    resp = as_alice.get("/api/v1/me")
+    assert resp.status_code == 401 and error_of(resp)["code"] == "unauthenticated"
+
+
+def test_tokens_are_never_accepted_in_the_url(client, make_user, api_as):
+    token = api_as(make_user("alice@example.com")).token
+    for param in ("token", "access_token"):
+        resp = client.get(f"/api/v1/me?{param}={token}")
+        assert resp.status_code == 401 and error_of(resp)["code"] == "unauthenticated"
+
+
+def test_a_bad_or_malformed_bearer_token_is_401(client):
+    for header in ("Bearer nope", "Bearer ", "Basic abc", "Bearer " + "x" * 500):
+        resp = client.get("/api/v1/me", headers={"Authorization": header})
+        assert resp.status_code == 401 and error_of(resp)["code"] == "unauthenticated"
+
+
+def test_unauthenticated_api_calls_get_401_json_not_a_redirect(client):
+    for method, path in [("GET", "/api/v1/me"), ("GET", "/api/v1/couple"), ("POST", "/api/v1/couple")]:
+        resp = client.open(path, method=method)
+        assert resp.status_code == 401 and error_of(resp)["code"] == "unauthenticated"
+
+
+def test_token_with_wrong_password(client, make_user):
+    make_user("alice@example.com")
+    resp = client.post("/api/v1/tokens", json={"email": "alice@example.com", "password": "wrong password"})
+    assert resp.status_code == 401 and error_of(resp)["code"] == "bad_credentials"
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"email": "nope"}, "email"),
+    ({"password": "123456789"}, "password"),
+    ({"display_name": ""}, "display_name"),
+    ({"display_name": "x" * 81}, "display_name"),
+    ({"role": "admin"}, "role"),
+    ({"role": None}, "role"),
+    ({"is_admin": True}, "is_admin"),
+])
+def test_api_registration_refusals(client, change, field):
+    data = {"email": "a@example.com", "password": PASSWORD, "display_name": "A", "role": "partner", **change}
+    resp = client.post("/api/v1/accounts", json=data)
+    err = error_of(resp)
+    assert resp.status_code == 422 and err["code"] == "invalid_input" and field in err["fields"]
+
+
+def test_api_registration_missing_fields(client):
+    err = error_of(client.post("/api/v1/accounts", json={}))
+    assert set(err["fields"]) == {"email", "password", "display_name", "role"}
+
+
+def test_api_registration_of_a_taken_email(client, make_user):
+    make_user("alice@example.com")
+    resp = client.post("/api/v1/accounts", json={"email": "alice@example.com", "password": PASSWORD,
+                                                   "display_name": "A", "role": "partner"})
+    assert resp.status_code == 409 and error_of(resp)["code"] == "email_taken"
+
+
+def test_each_login_is_its_own_revocable_row(app, make_user, api_as):
+    alice = make_user("alice@example.com")
+    phone, laptop = api_as(alice), api_as(alice)
+    phone.delete("/api/v1/tokens/current")
+    assert phone.get("/api/v1/me").status_code == 401
+    assert laptop.get("/api/v1/me").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(AuthSession.id))) == 2
