@@ -11,6 +11,21 @@ from marshmallow import Schema, ValidationError, fields, validate, RAISE
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def is_unicode(value: str) -> bool:
+    """False for text with lone surrogates (JSON "\\ud800"), which no database or hash can store."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def valid_unicode(value: str) -> None:
+    """A marshmallow validator: refuse lone surrogates (for fields that are not `Text`, e.g. passwords)."""
+    if isinstance(value, str) and not is_unicode(value):
+        raise ValidationError("Contains characters that are not valid Unicode.")
+
+
 class StrictSchema(Schema):
     """Rejects unknown keys (marshmallow's default, stated so it cannot drift)."""
 
@@ -29,6 +44,8 @@ class Text(fields.String):
             raise ValidationError("Must be text.")
         if _CONTROL.search(value):
             raise ValidationError("Contains control characters.")
+        if not is_unicode(value):
+            raise ValidationError("Contains characters that are not valid Unicode.")
         return unicodedata.normalize("NFC", value).strip()
 
 

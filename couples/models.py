@@ -244,7 +244,7 @@ class AuditEntry(db.Model):
     couple_id: Mapped[int | None] = mapped_column(Integer, index=True)
     subject: Mapped[str | None] = mapped_column(String(80))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # one successor per row: no forks
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
