@@ -172,6 +172,8 @@ def join(user: User, code: str) -> Couple:
 def leave(user: User) -> Couple:
     """End the couple for both partners; its history stays readable by each of them."""
     member = _require_membership(user)
+    from . import practice  # practice imports access, which pairing's callers also use
+    practice.end_for_couple(user, member.seat, member.couple_id)
     couple, now = member.couple, utcnow()
     couple.ended_at, couple.ended_by_id = now, user.id
     for seat in couple.members:

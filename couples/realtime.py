@@ -1,1 +1,242 @@
-"""Socket.IO handlers: transport only (authenticate, validate, call the service, ack, emit)."""
+"""Socket.IO handlers: transport only (authenticate, validate, call the service, ack, emit).
+
+Every handler re-authorises from the database (the socket's Connection row, its AuthSession and
+the user's live role), because a socket handler only sees a copy of the session taken at connect.
+Rooms are per session and viewer (`s:<id>:a`, `:b`, `:therapist`) and are derived by the server;
+each event goes only to the rooms in its audience. See docs/protocol.md.
+"""
+import functools
+import os
+import socket
+import uuid
+
+from flask import current_app, request
+from flask_login import current_user
+from flask_socketio import disconnect, join_room, leave_room
+from marshmallow import ValidationError
+
+from . import accounts, audit, practice, ratelimit
+from .errors import DomainError, invalid
+from .extensions import db, socketio
+from .models import AuthSession, PracticeSession, utcnow
+from .practice_schemas import ActionSchema, HeartbeatSchema, JoinSchema, LeaveSchema
+
+# Names this process's sockets in the connections table (the sweeper checks only its own).
+PROCESS = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def room(session_id: int, viewer: str) -> str:
+    return f"s:{session_id}:{viewer}"
+
+
+# --------------------------------------------------------------------------- connect
+
+
+@socketio.on("connect")
+def on_connect(auth=None):
+    """Accept a cookie login, or a bearer token in `auth` or the Authorization header; never a
+    query parameter. Anything else is refused before the socket can receive a thing."""
+    user = _authenticate(auth)
+    if user is None or user.auth_row_id is None:
+        db.session.rollback()
+        raise ConnectionRefusedError({"code": "unauthenticated", "message": "Please log in."})
+    practice.open_connection(request.sid, user, user.auth_row_id, PROCESS)
+
+
+def _authenticate(auth):
+    if isinstance(auth, dict) and "token" in auth:
+        return accounts.load_user(auth["token"], "token")  # load_user refuses non-text itself
+    if current_user.is_authenticated:  # the session cookie, or an Authorization: Bearer header
+        return current_user._get_current_object()
+    return None
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_reason):
+    ratelimit.forget(request.sid)
+    session_id = practice.close_connection(request.sid)
+    if session_id is not None:
+        broadcast_presence(session_id)
+
+
+# --------------------------------------------------------------------------- the handler shape
+
+
+def _error(err: DomainError) -> dict:
+    return {"ok": False, "error": err.to_dict()}
+
+
+def _handler(name, schema_cls):
+    """Register a handler that re-authorises, validates, and turns refusals into error acks."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def handle(data=None):
+            try:
+                if not ratelimit.allow(request.sid):
+                    raise DomainError("rate_limited", "Too many messages at once; please slow down.", 429)
+                user, conn = _reauthorise()
+                payload = schema_cls().load(data if data is not None else {})
+                return fn(user, conn, payload)
+            except ValidationError as err:
+                db.session.rollback()
+                return _error(invalid(err))
+            except DomainError as err:
+                db.session.rollback()
+                return _error(err)
+            except Exception:  # noqa: BLE001 - logged; the client gets the one error shape
+                db.session.rollback()
+                current_app.logger.exception("socket handler %s failed", name)
+                return _error(DomainError("server_error", "Something went wrong on our side.", 500))
+
+        socketio.on_event(name, handle)
+        return handle
+
+    return wrap
+
+
+def _reauthorise():
+    """The socket's user, reloaded: its login must still be live. Else it is disconnected."""
+    conn = practice.connection(request.sid)
+    login = db.session.get(AuthSession, conn.auth_session_id) if conn is not None else None
+    if login is None or login.user_id != conn.user_id or not accounts.is_live(login):
+        disconnect()
+        raise DomainError("unauthenticated", "Your login has ended. Please log in again.", 401)
+    user = login.user
+    user.auth_row_id = login.id
+    if (utcnow() - login.last_seen_at).total_seconds() > 60:  # socket activity keeps a login alive
+        login.last_seen_at = utcnow()
+        db.session.commit()
+    return user, conn
+
+
+def _joined(user, conn, public_id):
+    """The session this socket joined and the user's live role in it (checked again now)."""
+    session = practice.find(public_id)
+    role = practice.role_in(user, session, live=True)
+    if conn.session_id != session.id or conn.role != role:
+        raise DomainError("not_joined", "Join the session first.", 409)
+    return session, role
+
+
+# --------------------------------------------------------------------------- events
+
+
+@_handler("join", JoinSchema)
+def on_join(user, conn, payload):
+    session = practice.find(payload["session_id"])
+    role = practice.role_in(user, session, live=True)
+    left = practice.enter(request.sid, session, role)
+    if left is not None:
+        _leave_rooms(left)
+    join_room(room(session.id, role))  # before the snapshot: nothing falls between the two
+    if role == "therapist":
+        audit.record(user, "session_observed", session.couple_id, f"session:{session.public_id}")
+        db.session.commit()
+    snap, missed = practice.snapshot(session, role, payload["last_seq"])
+    broadcast_presence(session.id)
+    if left is not None:
+        broadcast_presence(left)
+    return {"ok": True, "snapshot": snap, "events": missed}
+
+
+@_handler("action", ActionSchema)
+def on_action(user, conn, payload):
+    session, role = _joined(user, conn, payload["session_id"])
+    if role == "therapist":
+        raise DomainError("observer_read_only", "Observers can watch but not act.", 403)
+    outcome = practice.apply_action(user, session.id, role, payload["id"], payload["kind"],
+                                    payload["step"], payload["data"])
+    broadcast(outcome)
+    return outcome.ack
+
+
+@_handler("heartbeat", HeartbeatSchema)
+def on_heartbeat(user, conn, payload):
+    practice.touch(request.sid)
+    return {"ok": True, "server_now": practice.now().isoformat()}
+
+
+@_handler("leave", LeaveSchema)
+def on_leave(user, conn, payload):
+    session = practice.find(payload["session_id"])
+    if session is None or conn.session_id != session.id:
+        raise DomainError("not_joined", "You are not in this session.", 409)
+    _leave_rooms(session.id)
+    practice.leave(request.sid)
+    broadcast_presence(session.id)
+    return {"ok": True}
+
+
+def _leave_rooms(session_id):
+    for viewer in practice.VIEWERS:
+        leave_room(room(session_id, viewer))
+
+
+# --------------------------------------------------------------------------- broadcast
+
+
+def broadcast(outcome: practice.Outcome) -> None:
+    """Emit committed events to their audiences, numbered in each viewer's own log, then each
+    changed view. Called only after the commit."""
+    for viewer in practice.VIEWERS:
+        to, n = room(outcome.session_id, viewer), outcome.base.get(viewer, 0)
+        for e in outcome.events:
+            if viewer in e["audience"]:
+                n += 1
+                socketio.emit("event", {"session_id": outcome.public_id, **practice.public_event(
+                    n, e["type"], e["actor"], e["data"], e["at"])}, to=to)
+        if viewer in outcome.views:
+            socketio.emit("view", {"session_id": outcome.public_id, "view": outcome.views[viewer],
+                                   "last_seq": n}, to=to)
+
+
+def broadcast_presence(session_id: int) -> None:
+    session = db.session.get(PracticeSession, session_id)
+    if session is None:
+        return
+    data = {"session_id": session.public_id, "presence": practice.presence(session_id)}
+    for viewer in practice.VIEWERS:
+        socketio.emit("presence", data, to=room(session_id, viewer))
+
+
+# --------------------------------------------------------------------------- the sweeper
+
+_started: set = set()
+
+
+def start_background_tasks(app) -> None:
+    """Start this process's sweeper (once per app): lost authorisation, due timers, leases."""
+    practice.install_test_clock(app)
+    if id(app) in _started:
+        return
+    _started.add(id(app))
+    socketio.start_background_task(_sweep_forever, app)
+
+
+def _sweep_forever(app):
+    while True:
+        socketio.sleep(app.config["SWEEP_INTERVAL"])
+        with app.app_context():
+            try:
+                sweep_once()
+            except Exception:  # noqa: BLE001 - the loop must survive a bad moment (a DB restart)
+                db.session.rollback()
+                app.logger.exception("sweep failed")
+            finally:
+                db.session.remove()
+
+
+def sweep_once() -> None:
+    """One pass: disconnect sockets that lost their login or role, fire due timers, renew this
+    process's presence leases and purge expired ones (a crashed process's sockets)."""
+    for sid, reason in practice.lost_connections(PROCESS):
+        socketio.emit("revoked", {"reason": reason}, to=sid)
+        socketio.server.disconnect(sid, namespace="/")
+    for session_id in practice.due_sessions():
+        outcome = practice.fire_timer(session_id)
+        if outcome is not None:
+            broadcast(outcome)
+    practice.refresh_process(PROCESS)
+    for session_id in practice.purge_stale():
+        broadcast_presence(session_id)

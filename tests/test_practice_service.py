@@ -1,0 +1,470 @@
+"""The practice service in-process: transactions, idempotency, races, timers, presence, access,
+and the HTTP API over it. A fake clock moves time without sleeping."""
+import threading
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+
+from couples import accounts, audit, practice
+from couples.extensions import db
+from couples.models import (AuditEntry, AuthSession, ClientAction, Couple, CoupleMember, PracticeSession,
+                            SessionEvent, TherapistLink, User, utcnow)
+
+T0 = datetime(2026, 3, 1, 18, 0, tzinfo=timezone.utc)
+
+
+class FakeClock:
+    def __init__(self):
+        self.at = T0
+
+    def __call__(self):
+        return self.at
+
+    def advance(self, **kw):
+        self.at += timedelta(**kw)
+
+
+@pytest.fixture
+def clock(app):
+    c = FakeClock()
+    app.config["CLOCK"] = c
+    return c
+
+
+def seed_world(app):
+    """Alice (a) and Bob (b) in a couple, a consented therapist, and an outsider; ids and tokens."""
+    with app.app_context():
+        users = {name: accounts.register(f"{name}@example.com", "correct horse battery", name.title(),
+                                         "therapist" if name == "theo" else "partner")
+                 for name in ("alice", "bob", "theo", "eve")}
+        couple = Couple()
+        db.session.add(couple)
+        db.session.flush()
+        for seat, name in (("a", "alice"), ("b", "bob")):
+            uid = users[name].id
+            db.session.add(CoupleMember(couple_id=couple.id, user_id=uid, seat=seat, active_user_id=uid))
+        stamp = utcnow()
+        db.session.add(TherapistLink(couple_id=couple.id, therapist_id=users["theo"].id,
+                                     consent_a_at=stamp, consent_b_at=stamp,
+                                     live_key=f"{couple.id}:{users['theo'].id}"))
+        db.session.commit()
+        tokens = {name: accounts.start_login(u, "token") for name, u in users.items()}
+        return SimpleNamespace(couple_id=couple.id, tokens=tokens, **{n: u.id for n, u in users.items()})
+
+
+@pytest.fixture
+def world(app, clock):
+    return seed_world(app)
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+
+
+def user(uid):
+    return db.session.get(User, uid)
+
+
+class Room:
+    """Drives one session through the service as the partners would."""
+
+    def __init__(self, world):
+        self.world = world
+        self.session, _ = practice.start_or_get(user(world.alice))
+        self.sid = self.session.id
+        self.n = 0
+
+    def act(self, who, kind, data=None, step=None, client_id=None):
+        self.n += 1
+        seat = {"alice": "a", "bob": "b"}.get(who, "therapist")
+        out = practice.apply_action(user(getattr(self.world, who)), self.sid, seat,
+                                    client_id or f"client-{self.n:04d}", kind, step, data or {})
+        return out
+
+    def ok(self, *args, **kw):
+        out = self.act(*args, **kw)
+        assert out.ack["ok"], out.ack
+        return out
+
+    def step(self):
+        return self.row().state["run"]["step"]
+
+    def submit(self, who, data):
+        return self.ok(who, "submit", data, step=self.step())
+
+    def row(self):
+        return db.session.get(PracticeSession, self.sid, populate_existing=True)
+
+    def safe(self):
+        self.ok("alice", "safety", {"safe": True})
+        self.ok("bob", "safety", {"safe": True})
+
+
+def greeting_to_end(room):
+    room.ok("alice", "start_exercise", {"exercise": "greeting"})
+    room.submit("alice", {"suds": 3, "connected": 6})
+    room.submit("bob", {"suds": 2, "connected": 7})
+    room.submit("alice", {"first": "me"})
+    for who, data in (("alice", {"greeting": "Hi love"}), ("bob", {"greeting": "Hello you"}),
+                      ("alice", {"day": "Busy"}), ("bob", {"day": "Calm"}),
+                      ("alice", {"appreciation": "Your patience"}), ("bob", {"appreciation": "Your laugh"})):
+        room.submit(who, data)
+    room.submit("alice", {"suds": 1, "connected": 8})
+    return room.submit("bob", {"suds": 1, "connected": 9})
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def test_start_returns_the_one_active_session(world, ctx):
+    first, created = practice.start_or_get(user(world.alice))
+    again, created_again = practice.start_or_get(user(world.bob))
+    assert created and not created_again and again.id == first.id
+
+
+def test_start_race_loser_gets_the_winners_session(world, ctx, monkeypatch):
+    winner, _ = practice.start_or_get(user(world.alice))
+    real = practice._active_for
+    calls = []
+    monkeypatch.setattr(practice, "_active_for", lambda cid: None if not calls.append(1) and len(calls) == 1
+                        else real(cid))
+    loser, created = practice.start_or_get(user(world.bob))  # inserts, hits UNIQUE, reads the winner
+    assert not created and loser.id == winner.id
+    assert db.session.scalar(select(func.count()).select_from(PracticeSession)) == 1
+
+
+def test_start_in_the_same_instant_from_two_threads(app, world):
+    barrier, results = threading.Barrier(2), []
+
+    def press(uid):
+        with app.app_context():
+            barrier.wait()
+            results.append(practice.start_or_get(db.session.get(User, uid))[0].id)
+
+    threads = [threading.Thread(target=press, args=(u,)) for u in (world.alice, world.bob)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert len(results) == 2 and results[0] == results[1]
+
+
+def test_only_partners_in_a_couple_start(world, ctx):
+    with pytest.raises(practice.DomainError) as err:
+        practice.start_or_get(user(world.theo))
+    assert err.value.code == "not_a_partner"
+    with pytest.raises(practice.DomainError) as err:
+        practice.start_or_get(user(world.eve))
+    assert err.value.code == "not_in_couple"
+
+
+# --------------------------------------------------------------------------- actions
+
+
+def test_events_get_gap_free_seq_with_the_state(world, ctx):
+    room = Room(world)
+    room.safe()
+    out = room.ok("alice", "start_exercise", {"exercise": "greeting"})
+    row = room.row()
+    seqs = list(db.session.scalars(select(SessionEvent.seq).where(SessionEvent.session_id == room.sid)
+                                   .order_by(SessionEvent.seq)))
+    assert seqs == list(range(1, row.last_seq + 1))
+    assert row.version == 3 and row.state["run"]["step"] == "suds_before"
+    assert out.ack == {"ok": True, "seq": len(practice.events_for(row, "a"))}
+    assert [e["type"] for e in out.events] == ["exercise_started", "step_started"]
+
+
+def test_duplicate_client_id_returns_the_original_ack_and_changes_nothing(world, ctx):
+    room = Room(world)
+    first = room.ok("alice", "safety", {"safe": True}, client_id="same-id-123")
+    before = room.row().last_seq
+    again = room.act("alice", "safety", {"safe": True}, client_id="same-id-123")
+    assert again.ack == {"ok": True, "seq": first.ack["seq"], "duplicate": True}
+    assert again.events == [] and room.row().last_seq == before
+    assert db.session.scalar(select(func.count()).select_from(ClientAction)) == 1
+
+
+def test_refusals_carry_the_engines_code_and_fields(world, ctx):
+    room = Room(world)
+    room.safe()
+    room.ok("alice", "start_exercise", {"exercise": "greeting"})
+    bad = room.act("alice", "submit", {"suds": 11, "connected": "x"}, step="suds_before")
+    assert bad.ack["ok"] is False and bad.ack["error"]["code"] == "invalid_input"
+    assert set(bad.ack["error"]["fields"]) == {"suds", "connected"}
+    assert room.act("alice", "submit", {"suds": 1, "connected": 1}, step="greet").ack["error"]["code"] == "stale_step"
+    assert room.act("bob", "start_exercise", {"exercise": "needs"}).ack["error"]["code"] == "exercise_in_progress"
+    assert bad.events == []
+
+
+def test_a_stale_version_is_retried_and_loses_to_the_winner(app, world, ctx, monkeypatch):
+    """Alice's read is overtaken by Bob's commit: her UPDATE matches no row, she retries and
+    the engine tells her the step moved on."""
+    room = Room(world)
+    room.safe()
+    room.ok("alice", "start_exercise", {"exercise": "greeting"})
+    room.submit("alice", {"suds": 1, "connected": 5})
+    room.submit("bob", {"suds": 1, "connected": 5})
+    real_load, raced = practice._load, []
+
+    def load_then_bob_wins(session_id):
+        row = real_load(session_id)
+        if not raced:
+            raced.append(1)
+            with app.app_context():  # another request, its own session and connection
+                practice.apply_action(user(world.bob), session_id, "b", "bob-first-1", "submit",
+                                      "choose_speaker", {"first": "me"})
+        return row
+
+    monkeypatch.setattr(practice, "_load", load_then_bob_wins)
+    out = room.act("alice", "submit", {"first": "me"}, step="choose_speaker")
+    assert out.ack["error"]["code"] == "stale_step"
+    assert room.row().state["run"]["speaker"] == "b"
+
+
+def test_simultaneous_submits_exactly_one_wins(app, world):
+    with app.app_context():
+        room = Room(world)
+        room.safe()
+        room.ok("alice", "start_exercise", {"exercise": "greeting"})
+        room.submit("alice", {"suds": 1, "connected": 5})
+        room.submit("bob", {"suds": 1, "connected": 5})
+        sid = room.sid
+    barrier, acks = threading.Barrier(2), {}
+
+    def submit(uid, seat):
+        with app.app_context():
+            barrier.wait()
+            acks[seat] = practice.apply_action(db.session.get(User, uid), sid, seat, f"choose-{seat}-1",
+                                               "submit", "choose_speaker", {"first": "me"}).ack
+
+    threads = [threading.Thread(target=submit, args=a) for a in ((world.alice, "a"), (world.bob, "b"))]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    oks = [s for s, a in acks.items() if a["ok"]]
+    assert len(oks) == 1
+    loser = ({"a", "b"} - set(oks)).pop()
+    assert acks[loser]["error"]["code"] in ("stale_step", "not_your_turn")
+
+
+def test_ending_frees_the_couple_for_a_new_session(world, ctx):
+    room = Room(world)
+    room.ok("bob", "end", {"reason": "Tired"})
+    row = room.row()
+    assert row.ended_at is not None and row.active_couple_id is None
+    assert room.act("alice", "safety", {"safe": True}).ack["error"]["code"] == "session_ended"
+    fresh, created = practice.start_or_get(user(world.alice))
+    assert created and fresh.id != room.sid
+
+
+# --------------------------------------------------------------------------- privacy
+
+
+def test_a_no_to_safety_is_never_visible_to_the_other_partner(world, ctx):
+    room = Room(world)
+    out = room.ok("alice", "safety", {"safe": False})
+    assert "b" not in out.views and "therapist" in out.views
+    row = room.row()
+    assert practice.events_for(row, "b") == []
+    assert "safety_concern" in [e["type"] for e in practice.events_for(row, "therapist")]
+    bob = room.ok("bob", "safety", {"safe": True})
+    # Bob's own log starts at 1 whatever Alice answered: seq gaps reveal nothing.
+    assert bob.ack["seq"] == 2 and [e["seq"] for e in practice.events_for(room.row(), "b")] == [1, 2]
+
+
+def test_a_private_pause_reason_reaches_only_its_author_and_the_therapist(world, ctx, clock):
+    room = Room(world)
+    room.safe()
+    room.ok("alice", "start_exercise", {"exercise": "greeting"})
+    room.ok("bob", "pause", {"reason": "I need a minute"})
+    row = room.row()
+    def types(v):
+        return [e["type"] for e in practice.events_for(row, v)]
+    assert "pause_reason" in types("b") and "pause_reason" in types("therapist")
+    assert "pause_reason" not in types("a") and "paused" in types("a")
+    assert room.act("alice", "submit", {"suds": 1, "connected": 5}, step="suds_before").ack["error"]["code"] == "paused"
+    room.ok("alice", "ready")
+    room.ok("bob", "ready")
+    room.submit("alice", {"suds": 1, "connected": 5})  # carries on from the same step
+
+
+# --------------------------------------------------------------------------- timers
+
+
+def start_break(room, minutes=20):
+    room.safe()
+    room.ok("alice", "timeout", {"feeling": "angry", "arousal": 8})
+    room.submit("bob", {"feeling": "sad", "arousal": 6})
+    room.submit("alice", {"minutes": minutes})
+    room.submit("bob", {"minutes": minutes})
+    assert room.step() == "break"
+
+
+def test_the_sweeper_fires_a_due_timer_exactly_once(world, ctx, clock):
+    room = Room(world)
+    start_break(room)
+    assert room.row().deadline_at == T0 + timedelta(minutes=20)
+    clock.advance(minutes=19)
+    assert practice.due_sessions() == []
+    clock.advance(minutes=1, seconds=1)
+    assert practice.due_sessions() == [room.sid]
+    fired = practice.fire_timer(room.sid)
+    assert [e["type"] for e in fired.events][:2] == ["timer_fired", "step_started"]
+    assert practice.fire_timer(room.sid) is None and practice.due_sessions() == []
+    assert room.step() == "return_check"
+    assert sum(e.type == "timer_fired" for e in db.session.scalars(select(SessionEvent))) == 1
+
+
+def test_a_stale_claim_fires_nothing(world, ctx, clock, monkeypatch):
+    room = Room(world)
+    start_break(room)
+    clock.advance(minutes=21)
+    real_write = practice._write
+
+    def someone_else_first(row, *a, **kw):  # another process bumped the version meanwhile
+        db.session.execute(practice.update(PracticeSession).where(PracticeSession.id == row.id)
+                           .values(version=PracticeSession.version + 1),
+                           execution_options={"synchronize_session": False})
+        return real_write(row, *a, **kw)
+
+    monkeypatch.setattr(practice, "_write", someone_else_first)
+    assert practice.fire_timer(room.sid) is None
+
+
+def test_a_due_timer_fires_before_a_late_action(world, ctx, clock):
+    room = Room(world)
+    start_break(room)
+    clock.advance(minutes=25)
+    out = room.act("alice", "submit", {"activity": "walked"}, step="break")
+    assert out.ack["error"]["code"] == "stale_step"  # the step had moved on when the timer fired
+    assert [e["type"] for e in out.events][:1] == ["timer_fired"]
+    assert room.step() == "return_check" and room.row().deadline_at is None
+
+
+def test_the_test_clock_cannot_be_enabled_in_production(app, monkeypatch, tmp_path):
+    monkeypatch.setenv("COUPLES_CLOCK_FILE", str(tmp_path / "clock"))
+    app.config["ENV_NAME"] = "production"
+    with pytest.raises(RuntimeError):
+        practice.install_test_clock(app)
+    app.config["ENV_NAME"] = "development"
+    app.config.pop("CLOCK", None)
+    practice.install_test_clock(app)
+    assert "CLOCK" not in app.config
+    app.config["ENV_NAME"] = "test"
+    (tmp_path / "clock").write_text("3600")
+    practice.install_test_clock(app)
+    assert app.config["CLOCK"]() - utcnow() > timedelta(minutes=59)
+
+
+# --------------------------------------------------------------------------- transcripts
+
+
+def test_the_transcript_is_a_fold_per_exercise(world, ctx):
+    room = Room(world)
+    room.safe()
+    greeting_to_end(room)
+    t = practice.transcript(room.row(), "a")
+    [seg] = t["exercises"]
+    assert seg["exercise"] == "greeting" and seg["status"] == "completed"
+    lines = [e["line"] for e in seg["entries"]]
+    assert any("Alice (Greeting): greeting: Hi love" == line for line in lines)
+    assert t["session"]["partners"] == {"a": "Alice", "b": "Bob"}
+
+
+# --------------------------------------------------------------------------- presence
+
+
+def test_presence_counts_devices_and_ignores_expired_leases(world, ctx, app):
+    room = Room(world)
+    row = room.row()
+    for sid, who, role in (("s1", world.alice, "a"), ("s2", world.alice, "a"), ("s3", world.theo, "therapist")):
+        login = db.session.scalar(select(AuthSession).where(AuthSession.user_id == who))
+        practice.open_connection(sid, user(who), login.id, "proc-1")
+        practice.enter(sid, row, role)
+    assert practice.presence(room.sid) == {"a": {"online": True, "devices": 2},
+                                           "b": {"online": False, "devices": 0},
+                                           "therapist": {"observing": True, "devices": 1}}
+    db.session.execute(practice.update(practice.Connection).where(practice.Connection.sid == "s3")
+                       .values(last_seen_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    assert practice.presence(room.sid)["therapist"]["observing"] is False
+    assert practice.purge_stale() == {room.sid}
+    assert practice.close_connection("s1") == room.sid
+    assert practice.presence(room.sid)["a"]["devices"] == 1
+
+
+def test_lost_logins_and_roles_are_found(world, ctx):
+    room = Room(world)
+    row = room.row()
+    for sid, who, role in (("sa", world.alice, "a"), ("sb", world.bob, "b"), ("st", world.theo, "therapist")):
+        login = db.session.scalar(select(AuthSession).where(AuthSession.user_id == who))
+        practice.open_connection(sid, user(who), login.id, "proc-1")
+        practice.enter(sid, row, role)
+    assert practice.lost_connections("proc-1") == []
+    accounts.end_login(world.tokens["alice"], "token")
+    link = db.session.scalar(select(TherapistLink))
+    link.revoked_at, link.live_key = utcnow(), None
+    member = db.session.scalar(select(CoupleMember).where(CoupleMember.user_id == world.bob))
+    member.active_user_id, member.left_at = None, utcnow()
+    db.session.commit()
+    assert sorted(practice.lost_connections("proc-1")) == [
+        ("sa", "logged_out"), ("sb", "access_revoked"), ("st", "access_revoked")]
+    assert practice.lost_connections("another-process") == []
+
+
+# --------------------------------------------------------------------------- the HTTP API
+
+
+def bearer(world, who):
+    return {"Authorization": f"Bearer {world.tokens[who]}"}
+
+
+def test_api_start_get_list_events_and_transcript(app, world, client):
+    started = client.post("/api/v1/sessions", headers=bearer(world, "alice"))
+    assert started.status_code == 201
+    pid = started.get_json()["session"]["id"]
+    again = client.post("/api/v1/sessions", headers=bearer(world, "bob"))
+    assert again.status_code == 200 and again.get_json()["session"]["id"] == pid
+    assert client.post("/api/v1/sessions", json={"couple": 1}, headers=bearer(world, "bob")).status_code == 422
+    with app.app_context():
+        room = Room(world)
+        room.safe()
+        greeting_to_end(room)
+    got = client.get(f"/api/v1/sessions/{pid}", headers=bearer(world, "bob")).get_json()
+    assert got["session"]["role"] == "b" and got["view"]["phase"] == "ready"
+    listed = client.get("/api/v1/sessions", headers=bearer(world, "theo")).get_json()["sessions"]
+    assert [s["id"] for s in listed] == [pid]
+    page1 = client.get(f"/api/v1/sessions/{pid}/events?limit=5", headers=bearer(world, "alice")).get_json()
+    assert [e["seq"] for e in page1["events"]] == [1, 2, 3, 4, 5] and page1["next_after"] == 5
+    page2 = client.get(f"/api/v1/sessions/{pid}/events?after=5&limit=500", headers=bearer(world, "alice")).get_json()
+    assert page2["events"][0]["seq"] == 6 and page2["next_after"] is None
+    assert client.get(f"/api/v1/sessions/{pid}/events?limit=0", headers=bearer(world, "alice")).status_code == 422
+    transcript = client.get(f"/api/v1/sessions/{pid}/transcript", headers=bearer(world, "theo"))
+    assert transcript.status_code == 200 and transcript.get_json()["exercises"][0]["status"] == "completed"
+    with app.app_context():
+        actions = [a.action for a in db.session.scalars(select(AuditEntry))]
+        assert "transcript_read" in actions and audit.verify()
+
+
+def test_api_refuses_outsiders_and_anonymous(app, world, client):
+    pid = client.post("/api/v1/sessions", headers=bearer(world, "alice")).get_json()["session"]["id"]
+    for path in (f"/api/v1/sessions/{pid}", f"/api/v1/sessions/{pid}/events", f"/api/v1/sessions/{pid}/transcript",
+                 "/api/v1/sessions/doesnotexist"):
+        resp = client.get(path, headers=bearer(world, "eve"))
+        assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "forbidden"
+    assert client.get(f"/api/v1/sessions/{pid}").status_code == 401
+    assert client.get("/api/v1/sessions", headers=bearer(world, "eve")).get_json() == {"sessions": []}
+
+
+def test_leaving_the_couple_ends_its_live_session_with_a_logged_end(world, ctx):
+    from couples import pairing
+    room = Room(world)
+    pairing.leave(user(world.bob))
+    session = db.session.get(PracticeSession, room.sid)
+    assert session.ended_at is not None and session.active_couple_id is None
+    types = db.session.scalars(select(SessionEvent.type).where(SessionEvent.session_id == room.sid)
+                               .order_by(SessionEvent.seq)).all()
+    assert types[-1] == "session_ended"
+    # the remaining partner can still read it as history, and can start afresh only in a new couple
+    assert practice.role_in(user(world.alice), session, live=False) == "a"

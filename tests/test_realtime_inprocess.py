@@ -1,0 +1,76 @@
+"""Socket handlers in-process (Flask-SocketIO's test client, threading mode): the cookie login
+path, refusals at connect, and one sweeper pass disconnecting a lost login."""
+import pytest
+from sqlalchemy import select
+
+from couples import accounts, realtime
+from couples.extensions import db, socketio
+from couples.models import Connection, User
+from test_practice_service import seed_world
+
+
+@pytest.fixture
+def world(app):
+    return seed_world(app)
+
+
+def cookie_client(app, uid):
+    """A Flask test client holding a real cookie login (an AuthSession row) for the user."""
+    client = app.test_client()
+    with app.app_context():
+        secret = accounts.start_login(db.session.get(User, uid), "cookie")
+    with client.session_transaction() as sess:
+        sess["_user_id"], sess["_fresh"] = secret, True
+    return client, secret
+
+
+def start_session(app, world):
+    client = app.test_client()
+    resp = client.post("/api/v1/sessions", headers={"Authorization": f"Bearer {world.tokens['alice']}"})
+    return resp.get_json()["session"]["id"]
+
+
+def test_the_login_cookie_authenticates_a_socket(app, world):
+    pid = start_session(app, world)
+    client, _ = cookie_client(app, world.bob)
+    sock = socketio.test_client(app, flask_test_client=client)
+    assert sock.is_connected()
+    ack = sock.emit("join", {"session_id": pid, "last_seq": 0}, callback=True)
+    assert ack["ok"] and ack["snapshot"]["session"]["role"] == "b"
+    assert sock.emit("action", {"session_id": pid, "id": "cookie-0001", "kind": "safety",
+                                "data": {"safe": True}}, callback=True)["ok"]
+    sock.disconnect()
+
+
+def test_no_cookie_and_no_token_is_refused_at_connect(app, world):
+    assert not socketio.test_client(app, flask_test_client=app.test_client()).is_connected()
+    with app.app_context():
+        assert db.session.scalar(select(Connection)) is None
+
+
+def test_a_sweep_disconnects_a_socket_whose_login_ended(app, world):
+    pid = start_session(app, world)
+    client, secret = cookie_client(app, world.alice)
+    sock = socketio.test_client(app, flask_test_client=client)
+    assert sock.emit("join", {"session_id": pid}, callback=True)["ok"]
+    with app.app_context():
+        accounts.end_login(secret, "cookie")
+        realtime.sweep_once()
+        assert db.session.scalar(select(Connection)) is None
+    assert not sock.is_connected()
+
+
+def test_an_observing_therapist_is_audited_and_shown_to_the_partners(app, world):
+    from couples.models import AuditEntry
+    pid = start_session(app, world)
+    alice = socketio.test_client(app, auth={"token": world.tokens["alice"]})
+    assert alice.emit("join", {"session_id": pid}, callback=True)["ok"]
+    theo = socketio.test_client(app, auth={"token": world.tokens["theo"]})
+    ack = theo.emit("join", {"session_id": pid}, callback=True)
+    assert ack["ok"] and ack["snapshot"]["session"]["role"] == "therapist"
+    presence = [m["args"][0]["presence"] for m in alice.get_received() if m["name"] == "presence"]
+    assert presence[-1]["therapist"] == {"observing": True, "devices": 1}
+    assert theo.emit("action", {"session_id": pid, "id": "observer-01", "kind": "safety",
+                                "data": {"safe": True}}, callback=True)["error"]["code"] == "observer_read_only"
+    with app.app_context():
+        assert db.session.scalar(select(AuditEntry.action)) == "session_observed"
