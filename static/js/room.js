@@ -1,0 +1,778 @@
+// The live practice room: joins the session over Socket.IO, renders what the server's engine says
+// this viewer sees (engine.view), and sends actions with client-generated ids.
+//
+// Resuming (see docs/protocol.md):
+// - A dropped connection: socket.io reconnects, we rejoin with the last seq we applied, apply the
+//   missed events in order, then resend every unacknowledged action with its original id (the
+//   server answers a repeated id with the original result and changes nothing).
+// - A page reload: nothing private is kept in browser storage (no text, no pending actions, not
+//   even seq numbers), so the page joins from seq 0 and rebuilds its timeline from the server's log.
+//   An action that had not been acknowledged before the reload is not resent: its words were held
+//   only in memory. The partner sees the server's state and can answer again if it never arrived.
+
+import { io } from "../vendor/socket.io.esm.min.js";
+import { ratingsFrom, sessionChart, trimIso } from "./charts.js";
+
+const config = JSON.parse(document.getElementById("room-config").textContent);
+const $ = (id) => document.getElementById(id);
+const observer = config.role === "therapist";
+const me = config.role;
+const partnerSeat = me === "a" ? "b" : "a";
+const names = config.partners;
+
+const room = {
+  view: null,
+  lastSeq: 0,
+  events: [],
+  presence: null,
+  clockOffset: 0, // server time minus local time, in ms: countdowns use the server's clock
+  pending: new Map(), // action id -> {payload, done}: in memory only
+  joined: false,
+  buffer: [], // live messages that arrive while a join is in flight
+  formKey: null,
+  fatal: false,
+  chart: null,
+};
+
+// --------------------------------------------------------------------------- small helpers
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function nameOf(seat) {
+  if (!seat) return "The session";
+  return observer || seat !== me ? names[seat] : `${names[seat]} (you)`;
+}
+
+function stepInfo(exercise, step) {
+  const ex = config.steps[exercise];
+  return (ex && ex.steps[step]) || { title: (step || "").replace(/_/g, " "), labels: {}, kinds: {}, options: {} };
+}
+
+function stepTitle(exercise, step) {
+  return stepInfo(exercise, step).title;
+}
+
+function newId() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function serverNow() {
+  return Date.now() + room.clockOffset;
+}
+
+function setClock(serverIso) {
+  const t = Date.parse(trimIso(serverIso));
+  if (!Number.isNaN(t)) room.clockOffset = t - Date.now();
+}
+
+// Messages that arrive together (an answer, then the new turn) are read out together.
+let announceTimer = null;
+let announceQueue = [];
+function announce(text) {
+  announceQueue.push(text);
+  if (announceTimer) return;
+  announceTimer = setTimeout(() => {
+    $("announcer").textContent = announceQueue.join(" ");
+    announceQueue = [];
+    announceTimer = null;
+  }, 150);
+}
+
+let statusTimer = null;
+function status(text, fade = false) {
+  $("form-status").textContent = text || "";
+  clearTimeout(statusTimer);
+  if (fade) statusTimer = setTimeout(() => { $("form-status").textContent = ""; }, 3000);
+}
+
+// --------------------------------------------------------------------------- connection
+
+const CONNECTION_TEXT = {
+  connecting: "Connecting…",
+  connected: "Connected",
+  reconnecting: "Reconnecting… Your answers are kept and sent when we are back.",
+  offline: "Offline. We will reconnect when your connection returns.",
+};
+
+function setConnection(kind, text) {
+  const box = $("connection");
+  box.className = `conn conn-${kind}`;
+  $("connection-text").textContent = text || CONNECTION_TEXT[kind];
+}
+
+const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 4000, timeout: 8000 });
+
+socket.on("connect", join);
+socket.on("disconnect", (reason) => {
+  room.joined = false;
+  room.presence = null; // unknown until we are back: never show a stale "is here"
+  renderPresence();
+  if (reason === "io server disconnect") {
+    stop("The connection was closed by the server. Please reload the page to continue.");
+  } else {
+    setConnection(navigator.onLine ? "reconnecting" : "offline");
+  }
+});
+socket.io.on("reconnect_attempt", () => setConnection(navigator.onLine ? "reconnecting" : "offline"));
+socket.on("connect_error", () => {
+  if (!socket.active) stop("We could not connect. Please log in again, then come back to this page.");
+  else setConnection(navigator.onLine ? "reconnecting" : "offline");
+});
+socket.on("revoked", (msg) => {
+  stop(msg && msg.reason === "logged_out"
+    ? "You have been logged out. Please log in again to continue."
+    : "You no longer have access to this session.");
+});
+socket.on("event", (ev) => live({ kind: "event", ev }));
+socket.on("view", (msg) => live({ kind: "view", msg }));
+socket.on("presence", (msg) => {
+  if (msg.session_id === config.session_id) {
+    room.presence = msg.presence;
+    renderPresence();
+  }
+});
+window.addEventListener("offline", () => setConnection("offline"));
+window.addEventListener("online", () => {
+  if (!socket.connected && !room.fatal) {
+    setConnection("reconnecting");
+    if (!socket.active) socket.connect();
+  }
+});
+
+function stop(message) {
+  room.fatal = true;
+  room.joined = false;
+  setConnection("offline", message);
+  socket.disconnect();
+}
+
+function join() {
+  if (room.fatal) return;
+  room.joined = false;
+  setConnection(room.lastSeq ? "reconnecting" : "connecting", room.lastSeq ? "Catching up…" : undefined);
+  socket.timeout(10000).emit("join", { session_id: config.session_id, last_seq: room.lastSeq }, (err, ack) => {
+    if (err) {
+      socket.disconnect().connect(); // no answer: start the connection again
+      return;
+    }
+    if (!ack.ok) {
+      stop(ack.error.message);
+      return;
+    }
+    const snap = ack.snapshot;
+    setClock(snap.server_now);
+    const catchingUp = room.lastSeq > 0;
+    for (const ev of ack.events) applyEvent(ev, catchingUp);
+    room.presence = snap.presence;
+    renderPresence();
+    setView(snap.view, snap.last_seq);
+    room.joined = true;
+    const buffered = room.buffer;
+    room.buffer = [];
+    buffered.forEach(live);
+    setConnection("connected");
+    resendPending();
+  });
+}
+
+/** A live message: applied in seq order; a gap means we missed something, so rejoin. */
+function live(msg) {
+  if (!room.joined) {
+    room.buffer.push(msg);
+    return;
+  }
+  if (msg.kind === "event") {
+    const ev = msg.ev;
+    if (ev.session_id && ev.session_id !== config.session_id) return;
+    if (ev.seq <= room.lastSeq) return;
+    if (ev.seq > room.lastSeq + 1) {
+      join();
+      return;
+    }
+    applyEvent(ev, true);
+  } else {
+    const { view, last_seq: seq } = msg.msg;
+    if (msg.msg.session_id && msg.msg.session_id !== config.session_id) return;
+    if (seq < room.lastSeq) return; // an older view than the events we have
+    setView(view, seq);
+  }
+}
+
+setInterval(() => {
+  if (!room.joined) return;
+  socket.timeout(5000).emit("heartbeat", { session_id: config.session_id }, (err, ack) => {
+    if (!err && ack && ack.ok) setClock(ack.server_now);
+  });
+}, 20000);
+
+// --------------------------------------------------------------------------- actions
+
+function act(kind, step, data, done) {
+  const id = newId();
+  room.pending.set(id, { payload: { session_id: config.session_id, id, kind, step, data }, done });
+  send(id);
+}
+
+function send(id) {
+  const entry = room.pending.get(id);
+  if (!entry) return;
+  if (!room.joined) {
+    status("Not connected right now. Your answer is kept and will be sent when we reconnect.");
+    return;
+  }
+  socket.timeout(15000).emit("action", entry.payload, (err, ack) => {
+    if (err) return; // no answer yet: it stays pending and is resent after the next (re)join
+    if (!room.pending.has(id)) return;
+    room.pending.delete(id);
+    if (entry.done) entry.done(ack);
+  });
+}
+
+function resendPending() {
+  for (const id of room.pending.keys()) send(id);
+}
+
+// --------------------------------------------------------------------------- events and timeline
+
+function applyEvent(ev, fresh) {
+  if (ev.seq <= room.lastSeq) return;
+  room.lastSeq = ev.seq;
+  room.events.push(ev);
+  const line = describe(ev);
+  if (line) {
+    $("timeline").append(line);
+    $("timeline-empty").hidden = true;
+  }
+  if (fresh) announceEvent(ev);
+  if (room.chart && ev.type === "step_submitted") updateChart();
+}
+
+function answersList(exercise, step, data) {
+  const info = stepInfo(exercise, step);
+  const items = [];
+  const ratings = [];
+  for (const [name, value] of Object.entries(data || {})) {
+    if (value === null || value === undefined || value === "") continue;
+    const label = info.labels[name] || name.replace(/_/g, " ");
+    const kind = info.kinds[name];
+    if (kind === "rating") {
+      ratings.push(el("li", {}, `${config.measures[name] || label}: `, el("strong", { text: String(value) })));
+      continue;
+    }
+    let shown = value;
+    if (typeof value === "boolean") shown = value ? "Yes" : "No";
+    else if (info.options[name]) shown = info.options[name][value] || value;
+    else if (kind === "minutes") shown = `${value} minutes`;
+    items.push(el("dt", { text: label }), el("dd", { text: String(shown) }));
+  }
+  return [
+    items.length ? el("dl", { class: "answers" }, items) : null,
+    ratings.length ? el("ul", { class: "rating-badges" }, ratings) : null,
+  ];
+}
+
+const SENTENCES = {
+  exercise_started: (d) => `${d.title || d.exercise} started.`,
+  speaker_chosen: (d) => `${nameOf(d.speaker)} goes first.`,
+  roles_swapped: (d) => `Roles swapped: ${nameOf(d.speaker)} speaks now.`,
+  timer_started: (d) => `Break of ${d.minutes} minutes started.`,
+  timer_fired: () => "The agreed break time was reached.",
+  return_time_agreed: (d) => `Agreed break: ${d.minutes} minutes.`,
+  break_extended: (d) => `The break was extended by ${d.minutes} minutes.`,
+  next_step_chosen: (d) => `Next step chosen: ${{ resume: "carry on", switch: "a needs request", reschedule: "another time" }[d.choice] || d.choice}.`,
+  needs_outcome: (d) => ({ agreed: `Agreed: \u201c${d.agreement}\u201d.`, declined: "The request was declined kindly.", to_revisit: "Noted to revisit another time." }[d.outcome] || "Recorded.") + (d.follow_up_date ? ` Check in on ${d.follow_up_date}.` : ""),
+  exercise_completed: () => "Exercise completed. Well done.",
+  exercise_interrupted: (d) => `${nameOf(d.by)} called a time-out.`,
+  exercise_resumed: () => "Back to the exercise.",
+  exercise_abandoned: () => "The earlier exercise was set aside.",
+  paused: (d) => `${nameOf(d.by)} paused the session.`,
+  pause_reason: (d) => `Private reason for the pause: ${d.reason}`,
+  partner_ready: (d) => `${nameOf(d.partner)} is ready to continue.`,
+  resumed: () => "You were both ready; the session continues.",
+  session_ready: () => "You both answered the check-in question. Ready to begin.",
+  not_today: (d) => d.message,
+  safety_waiting: (d) => d.message,
+  safety_answered: (d) => (d.safe ? "You said it feels safe." : "You said it does not feel safe right now."),
+  safety_concern: (d) => `${nameOf(d.partner)} said it does not feel safe right now.`,
+  safety_checked: (d) => `${nameOf(d.partner)} said it feels safe.`,
+  session_ended: (d) => (d.reason === "rescheduled" ? "The session ended, to continue another time." : d.by ? `${nameOf(d.by)} ended the session.` : "The session ended."),
+  end_reason: (d) => `Private reason for ending: ${d.reason}`,
+};
+
+function timeOf(iso) {
+  const t = new Date(Date.parse(trimIso(iso)));
+  return el("time", { datetime: iso, text: t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) });
+}
+
+function describe(ev) {
+  const d = ev.data || {};
+  if (ev.type === "step_submitted" || ev.type === "step_logged") {
+    return el("li", { class: `entry entry-${d.by}` },
+      el("p", { class: "entry-head" }, timeOf(ev.at), " ", el("strong", { text: nameOf(d.by) }), " ",
+        el("span", { text: stepTitle(d.exercise, d.step) })),
+      answersList(d.exercise, d.step, d.data));
+  }
+  const make = SENTENCES[ev.type];
+  if (!make) return null;
+  return el("li", { class: "entry entry-system" }, el("p", { class: "entry-head" }, timeOf(ev.at), " ", el("span", { text: make(d) })));
+}
+
+function announceEvent(ev) {
+  const d = ev.data || {};
+  if ((ev.type === "step_submitted" || ev.type === "step_logged") && (observer || d.by !== me)) {
+    announce(`${nameOf(d.by)} answered: ${stepTitle(d.exercise, d.step)}.`);
+  } else if (["paused", "resumed", "session_ended", "exercise_started", "not_today", "session_ready", "timer_fired"].includes(ev.type)) {
+    announce(SENTENCES[ev.type](d));
+  }
+}
+
+// --------------------------------------------------------------------------- presence
+
+function renderPresence() {
+  const p = room.presence;
+  const list = $("presence");
+  list.replaceChildren();
+  if (!p) return;
+  const seats = observer ? ["a", "b"] : [partnerSeat];
+  for (const seat of seats) {
+    const here = p[seat] && p[seat].online;
+    list.append(el("li", { class: here ? "here" : "away" },
+      el("span", { class: "dot", "aria-hidden": "true" }),
+      here ? `${names[seat]} is here` : `${names[seat]} is not connected right now`));
+  }
+  if (!observer && p.therapist && p.therapist.observing) {
+    list.append(el("li", { class: "therapist" }, el("span", { class: "dot", "aria-hidden": "true" }), "Your therapist is observing"));
+  }
+}
+
+// --------------------------------------------------------------------------- the stage
+
+const PHASE_TITLES = {
+  safety: "A private question first",
+  hold: "Not today",
+  ready: "Choose an exercise",
+  ended: "The session has ended",
+};
+
+function turnText(v) {
+  if (v.phase === "ended") return "";
+  if (v.paused) return v.paused_by === me ? "You paused the session." : `${nameOf(v.paused_by)} paused the session.`;
+  const waiting = v.waiting_for || [];
+  if (observer) {
+    if (!waiting.length) return v.deadline_at ? "The partners are on a break." : "";
+    return `Waiting for ${waiting.map((s) => names[s]).join(" and ")}.`;
+  }
+  if (v.your_turn) {
+    return waiting.length > 1 ? "Your turn (you both answer this one)." : "Your turn.";
+  }
+  if (v.phase === "exercise" && !waiting.length) return v.deadline_at ? "You are both on a break." : "";
+  if (waiting.includes(partnerSeat)) return `${names[partnerSeat]}'s turn.`;
+  return "";
+}
+
+function setView(view) {
+  room.view = view;
+  if (view.server_now) setClock(view.server_now);
+  const v = view;
+  $("exercise-name").textContent = v.exercise_title ? `${v.exercise_title}${v.round > 1 ? ` · round ${v.round}` : ""}` : "";
+  $("step-title").textContent = v.paused ? "Paused" : v.step_title || PHASE_TITLES[v.phase] || "";
+  $("turn").textContent = turnText(v);
+  $("prompt").textContent = v.prompt || "";
+  renderSuggestions(v);
+  tick();
+  renderSafetyBar(v);
+
+  const key = JSON.stringify([v.phase, v.step_id, v.your_turn, v.paused, v.paused && v.ready[me],
+    (v.input || []).map((f) => f.name), v.can_start, v.can_timeout]);
+  if (key !== room.formKey) {
+    const hadFocus = $("action-area").contains(document.activeElement) || document.activeElement === document.body;
+    const firstRender = room.formKey === null;
+    room.formKey = key;
+    renderActions(v);
+    if (!firstRender && !observer) {
+      if (v.your_turn) announce(`Your turn: ${$("step-title").textContent}.`);
+      if (hadFocus) $("step-title").focus();
+    }
+  }
+}
+
+function renderSuggestions(v) {
+  const list = $("suggestions");
+  list.replaceChildren(...(v.suggestions || []).map((s) => el("li", { text: s })));
+  list.hidden = !(v.suggestions || []).length;
+}
+
+function renderSafetyBar(v) {
+  if (observer) return;
+  const ended = v.phase === "ended";
+  $("safety-bar").hidden = ended;
+  const pause = $("pause-button");
+  pause.disabled = Boolean(v.paused);
+  pause.textContent = v.paused ? "Paused" : "Pause";
+  $("pause-reason-box").hidden = Boolean(v.paused);
+}
+
+// Countdown from deadline_at and the server's clock, never the local clock alone.
+function tick() {
+  const v = room.view;
+  const box = $("countdown");
+  if (!v || !v.deadline_at || v.paused) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  const left = Math.max(0, Date.parse(trimIso(v.deadline_at)) - serverNow());
+  const secs = Math.ceil(left / 1000);
+  const h = Math.floor(secs / 3600);
+  const m = Math.floor((secs % 3600) / 60);
+  const s = secs % 60;
+  const pad = (n) => String(n).padStart(2, "0");
+  $("countdown-time").textContent = secs > 0
+    ? (h ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`)
+    : "Time to come back";
+}
+setInterval(tick, 1000);
+
+function renderActions(v) {
+  const area = $("action-area");
+  area.replaceChildren();
+  status("");
+  if (observer) return;
+  if (v.phase === "ended") {
+    area.append(el("p", {}, el("a", { href: config.transcript_url, class: "button button-primary", text: "Read the transcript" }), " ",
+      el("a", { href: config.home_url, text: "Back to practice" })));
+    return;
+  }
+  if (v.paused) {
+    area.append(pausedPanel(v));
+    return;
+  }
+  if (v.input && (v.your_turn || v.input.length)) {
+    const kind = v.phase === "safety" ? "safety" : "submit";
+    const logOnly = !v.your_turn; // a break: partners may note what helped, nothing is asked
+    area.append(stepForm(v.input, {
+      kind,
+      step: kind === "submit" ? v.step : null,
+      submit: kind === "safety" ? "Send my private answer" : logOnly ? "Save this note" : "Share",
+      idPrefix: `f${v.step_id}`,
+      id: "step-form",
+    }));
+  }
+  if (v.phase === "ready" && v.can_start) area.append(exerciseChooser(v));
+  if (v.phase === "exercise" && v.can_timeout && config.timeout_call) area.append(timeoutBox());
+}
+
+function pausedPanel(v) {
+  const mine = v.ready && v.ready[me];
+  const box = el("div", { class: "paused-panel" });
+  if (v.pause_reason) box.append(el("p", { class: "muted", text: `Your private reason: ${v.pause_reason}` }));
+  if (!mine) {
+    box.append(el("button", {
+      type: "button", class: "button button-primary", id: "ready-button", text: "I'm ready to continue",
+      onclick: (e) => {
+        e.target.disabled = true;
+        act("ready", null, {}, (ack) => handleAck(ack, null, e.target));
+      },
+    }));
+  } else {
+    box.append(el("p", { text: `Waiting for ${names[partnerSeat]} to be ready too.` }));
+  }
+  return box;
+}
+
+function exerciseChooser(v) {
+  const list = el("ul", { class: "exercise-choices" });
+  for (const ex of v.exercises || []) {
+    list.append(el("li", {},
+      el("h3", { text: ex.title }),
+      el("p", { text: ex.summary }),
+      el("button", {
+        type: "button", class: "button button-primary", "data-exercise": ex.key,
+        "aria-label": `Start: ${ex.title}`, text: "Start",
+        onclick: (e) => {
+          e.target.disabled = true;
+          act("start_exercise", null, { exercise: ex.key }, (ack) => handleAck(ack, null, e.target));
+        },
+      })));
+  }
+  return el("div", { class: "chooser" }, list);
+}
+
+function timeoutBox() {
+  const details = el("details", { class: "timeout-box" }, el("summary", { text: "I need a time-out" }));
+  details.append(el("p", { class: "muted", text: "It's fine to stop and calm down. Name what you feel; nothing about your partner is asked." }),
+    stepForm(config.timeout_call, { kind: "timeout", step: null, submit: "Call a time-out", idPrefix: "to", id: "timeout-form" }));
+  return details;
+}
+
+// --------------------------------------------------------------------------- generic forms
+
+function hintFor(field) {
+  if (field.kind === "minutes") {
+    const hours = field.max / 60;
+    return `Between ${field.min} minutes and ${hours >= 1 ? `${hours} hours` : `${field.max} minutes`}.`;
+  }
+  if (!field.required && !/optional/i.test(field.label)) return "Optional.";
+  return null;
+}
+
+function fieldBlock(field, prefix) {
+  const id = `${prefix}-${field.name}`;
+  const hint = hintFor(field);
+  const hintNode = hint ? el("p", { class: "hint", id: `${id}-hint`, text: hint }) : null;
+  const error = el("p", { class: "error-message", id: `${id}-error`, hidden: true });
+  const described = [hint ? `${id}-hint` : null].filter(Boolean).join(" ") || null;
+  let control;
+  switch (field.kind) {
+    case "rating":
+      control = radioGroup(field, id, [...Array(11).keys()].map((n) => [String(n), String(n)]), "scale", hintNode, error);
+      break;
+    case "choice":
+      control = radioGroup(field, id, field.options.map((o) => [o, (field.labels || {})[o] || o]), "choices", hintNode, error);
+      break;
+    case "bool":
+      control = radioGroup(field, id, [["true", "Yes"], ["false", "No"]], "choices", hintNode, error);
+      break;
+    case "feeling":
+      control = feelingPicker(field, id, hintNode, error);
+      break;
+    case "minutes":
+      control = el("div", { class: "field", "data-field": field.name },
+        el("label", { for: id, text: field.label }), hintNode, error,
+        el("input", { id, name: field.name, type: "number", inputmode: "numeric", min: field.min, max: field.max,
+          step: 5, value: field.default ?? "", required: field.required, "aria-describedby": described, class: "input-short" }));
+      break;
+    case "date": {
+      const today = new Date(serverNow()).toISOString().slice(0, 10);
+      control = el("div", { class: "field", "data-field": field.name },
+        el("label", { for: id, text: field.label }), hintNode, error,
+        el("input", { id, name: field.name, type: "date", min: today, required: field.required, "aria-describedby": described, class: "input-short" }));
+      break;
+    }
+    default: {
+      const long = (field.max_length || 1000) > 300;
+      control = el("div", { class: "field", "data-field": field.name },
+        el("label", { for: id, text: field.label }), hintNode, error,
+        long
+          ? el("textarea", { id, name: field.name, rows: 3, maxlength: field.max_length, required: field.required, "aria-describedby": described })
+          : el("input", { id, name: field.name, type: "text", maxlength: field.max_length, required: field.required, "aria-describedby": described, autocomplete: "off" }));
+    }
+  }
+  return control;
+}
+
+function radioGroup(field, id, options, style, hintNode, error) {
+  const legendId = `${id}-legend`;
+  const set = el("fieldset", { class: `field radios radios-${style}`, "data-field": field.name, "aria-describedby": hintNode ? `${id}-hint` : null },
+    el("legend", { id: legendId, text: field.label }), hintNode, error);
+  const row = el("div", { class: "radio-row" });
+  options.forEach(([value, label], i) => {
+    const optionId = `${id}-${i}`;
+    row.append(el("div", { class: "radio" },
+      el("input", { type: "radio", id: optionId, name: field.name, value, required: field.required && i === 0 }),
+      el("label", { for: optionId, text: label })));
+  });
+  set.append(row);
+  return set;
+}
+
+function feelingPicker(field, id, hintNode, error) {
+  const set = el("fieldset", { class: "field radios radios-feelings", "data-field": field.name },
+    el("legend", { text: field.label }), hintNode, error);
+  const row = el("div", { class: "radio-row" });
+  (field.options || []).forEach((word, i) => {
+    const optionId = `${id}-${i}`;
+    row.append(el("div", { class: "radio chip" },
+      el("input", { type: "radio", id: optionId, name: field.name, value: word }),
+      el("label", { for: optionId, text: word })));
+  });
+  const own = el("input", { type: "text", id: `${id}-own`, "data-own": field.name, maxlength: field.max_length || 40, autocomplete: "off", class: "input-short" });
+  set.append(row, el("div", { class: "own-word" }, el("label", { for: `${id}-own`, text: "Or in your own word" }), own));
+  return set;
+}
+
+function readField(form, field) {
+  if (field.kind === "feeling") {
+    const own = form.querySelector(`[data-own="${field.name}"]`).value.trim();
+    if (own) return own;
+  }
+  if (["rating", "choice", "bool", "feeling"].includes(field.kind)) {
+    const checked = form.querySelector(`input[name="${field.name}"]:checked`);
+    if (!checked) return undefined;
+    if (field.kind === "rating") return Number(checked.value);
+    if (field.kind === "bool") return checked.value === "true";
+    return checked.value;
+  }
+  const input = form.querySelector(`[name="${field.name}"]`);
+  const raw = input.value.trim();
+  if (!raw) return undefined;
+  if (field.kind === "minutes") return Number(raw);
+  return raw;
+}
+
+function stepForm(fields, { kind, step, submit, idPrefix, id }) {
+  const form = el("form", { class: "step-form stack", novalidate: true, id });
+  const summary = el("div", { class: "error-summary", role: "alert", tabindex: "-1", hidden: true });
+  form.append(summary, ...fields.map((f) => fieldBlock(f, idPrefix)));
+  const button = el("button", { type: "submit", class: "button button-primary", text: submit });
+  form.append(el("div", { class: "button-row" }, button));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const data = {};
+    const errors = {};
+    for (const f of fields) {
+      const value = readField(form, f);
+      if (value === undefined) {
+        if (f.required && f.default === undefined) errors[f.name] = f.kind === "text" ? "Please write something here." : "Please choose one.";
+        continue;
+      }
+      data[f.name] = value;
+    }
+    showErrors(form, summary, fields, errors, idPrefix);
+    if (Object.keys(errors).length) return;
+    button.disabled = true;
+    button.textContent = "Sending…";
+    act(kind, step, data, (ack) => {
+      button.textContent = submit;
+      handleAck(ack, { form, summary, fields, idPrefix }, button);
+      if (ack.ok && kind === "submit" && room.view && !room.view.your_turn) form.reset();
+    });
+  });
+  return form;
+}
+
+function showErrors(form, summary, fields, errors, prefix) {
+  const labels = Object.fromEntries(fields.map((f) => [f.name, f.label]));
+  summary.replaceChildren();
+  form.querySelectorAll(".field").forEach((node) => {
+    node.classList.remove("field-error");
+    const msg = node.querySelector(":scope > .error-message");
+    if (msg) { msg.hidden = true; msg.textContent = ""; }
+    node.querySelectorAll("input, textarea").forEach((i) => i.removeAttribute("aria-invalid"));
+  });
+  const names = Object.keys(errors);
+  if (!names.length) {
+    summary.hidden = true;
+    return;
+  }
+  const items = [];
+  for (const name of names) {
+    const node = form.querySelector(`[data-field="${name}"]`);
+    const message = String(errors[name]);
+    if (node) {
+      node.classList.add("field-error");
+      const msg = node.querySelector(":scope > .error-message");
+      msg.textContent = message;
+      msg.hidden = false;
+      const input = node.querySelector("input, textarea");
+      node.querySelectorAll("input, textarea").forEach((i) => i.setAttribute("aria-invalid", "true"));
+      const target = input ? input.id : null;
+      items.push(el("li", {}, target ? el("a", { href: `#${target}`, text: `${labels[name] || name}: ${message}` }) : `${labels[name] || name}: ${message}`));
+    } else {
+      items.push(el("li", { text: message }));
+    }
+  }
+  summary.append(el("h3", { class: "error-summary-title", text: "Please check your answer" }), el("ul", {}, items));
+  summary.hidden = false;
+  summary.focus();
+}
+
+function handleAck(ack, formParts, button) {
+  if (ack.ok) {
+    status(ack.duplicate ? "Already received." : "Sent.", true);
+    return;
+  }
+  if (button) button.disabled = false;
+  const err = ack.error || { message: "Something went wrong." };
+  if (formParts && err.fields && Object.keys(err.fields).length) {
+    const flat = {};
+    for (const [k, v] of Object.entries(err.fields)) flat[k] = Array.isArray(v) ? v.join(" ") : typeof v === "object" ? Object.values(v).flat().join(" ") : v;
+    showErrors(formParts.form, formParts.summary, formParts.fields, flat, formParts.idPrefix);
+  }
+  status(err.message);
+}
+
+// --------------------------------------------------------------------------- pause and end
+
+if (!observer) {
+  $("pause-button").addEventListener("click", () => {
+    const reasonBox = $("pause-reason");
+    const reason = reasonBox.value.trim();
+    $("pause-button").disabled = true;
+    act("pause", null, reason ? { reason } : {}, (ack) => {
+      if (ack.ok) {
+        reasonBox.value = "";
+        $("pause-reason-box").open = false;
+        announce("The session is paused.");
+      } else {
+        $("pause-button").disabled = false;
+        status(ack.error.message);
+      }
+    });
+  });
+  $("end-button").addEventListener("click", () => {
+    $("end-confirm").hidden = false;
+    $("end-yes").focus();
+  });
+  $("end-no").addEventListener("click", () => {
+    $("end-confirm").hidden = true;
+    $("end-button").focus();
+  });
+  $("end-yes").addEventListener("click", () => {
+    $("end-yes").disabled = true;
+    act("end", null, {}, (ack) => {
+      $("end-yes").disabled = false;
+      $("end-confirm").hidden = true;
+      if (!ack.ok) status(ack.error.message);
+    });
+  });
+}
+
+// --------------------------------------------------------------------------- the observer's chart
+
+function renderTable() {
+  const box = $("live-table");
+  if (!box) return;
+  const ratings = currentRatings();
+  if (!ratings.length) {
+    box.replaceChildren(el("p", { class: "muted", text: "No ratings yet." }));
+    return;
+  }
+  const rows = ratings.map((r) => el("tr", {}, el("td", { text: String(r.minutes) }), el("td", { text: names[r.seat] }),
+    el("td", { text: config.measures[r.measure] }), el("td", { text: String(r.value) }), el("td", { text: r.step })));
+  box.replaceChildren(el("table", { class: "ratings-table" },
+    el("caption", { class: "visually-hidden", text: "Ratings from 0 to 10, in order" }),
+    el("thead", {}, el("tr", {}, ["Minute", "Who", "Rating", "Value", "Step"].map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, rows)));
+}
+
+function currentRatings() {
+  return ratingsFrom(room.events, config.started_at, config.measures, stepTitle);
+}
+
+function updateChart() {
+  room.chart.update(currentRatings());
+  renderTable();
+}
+
+if (observer) {
+  room.chart = sessionChart($("live-chart"), [], names, config.measures);
+  renderTable();
+}

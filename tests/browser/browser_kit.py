@@ -1,0 +1,112 @@
+"""Helpers the browser tests share: page checks and moving through the live room."""
+import datetime as dt
+import json
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+WIDTHS = {"phone": (375, 800), "desktop": (1280, 900)}
+FORM = "#step-form"
+
+
+def check_page(page, name: str) -> None:
+    """axe-core finds no serious or critical violation; screenshots at phone and desktop widths."""
+    page.wait_for_load_state("load")
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
+          .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                      nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+    assert result == [], f"{name}: accessibility violations: {json.dumps(result, indent=1)}"
+    size = page.viewport_size
+    for label, (w, h) in WIDTHS.items():
+        page.set_viewport_size({"width": w, "height": h})
+        page.wait_for_timeout(150)  # charts redraw on resize
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{label}-{w}.png"), full_page=True)
+    page.set_viewport_size(size)
+
+
+def enter_room(person):
+    """From the practice page: start the couple's session, or rejoin it."""
+    page = person.page
+    page.goto("/practice")
+    start = page.get_by_role("button", name="Start a session")
+    if start.count():
+        start.click()
+    else:
+        page.get_by_role("link", name="Rejoin the session").click()
+    page.wait_for_url("**/practice/*")
+    connected(page)
+    return page
+
+
+def observe(therapist, names):
+    page = therapist.page
+    page.goto("/therapist")
+    page.get_by_role("link", name=f"Observe live ({names[0]} and {names[1]})").click()
+    page.wait_for_url("**/practice/*")
+    connected(page)
+    return page
+
+
+def connected(page):
+    expect(page.locator("#connection-text")).to_have_text("Connected")
+
+
+def at_step(page, title):
+    expect(page.locator("#step-title")).to_have_text(title)
+
+
+def answer(page, form=FORM, **fields):
+    """Fill the step's generic form by field name and send it."""
+    scope = page.locator(form)
+    expect(scope).to_be_visible()
+    for name, value in fields.items():
+        radios = scope.locator(f'input[type="radio"][name="{name}"]')
+        if radios.count():
+            wanted = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            option = scope.locator(f'input[type="radio"][name="{name}"][value="{wanted}"]')
+            if option.count():
+                option.check()
+                continue
+            scope.locator(f'[data-own="{name}"]').fill(str(value))  # a feeling in one's own word
+            continue
+        scope.locator(f'[name="{name}"]').fill(str(value))
+    scope.locator('button[type="submit"]').click()
+
+
+def read_only(page):
+    """An observer's room has no controls to act with."""
+    expect(page.locator("#action-area")).to_be_empty()
+    assert page.locator("#pause-button").count() == 0
+    assert page.locator("#end-button").count() == 0
+    assert page.locator("#stage input, #stage textarea, #stage button, #stage select").count() == 0
+
+
+def forged_action(page, session_id, step=None):
+    """Send an action over a fresh socket from the observer's own browser; return the ack."""
+    return page.evaluate("""async ([sessionId, step]) => {
+        const {io} = await import('/static/vendor/socket.io.esm.min.js');
+        const s = io({forceNew: true});
+        await new Promise((ok, fail) => { s.on('connect', ok); s.on('connect_error', fail); });
+        const joined = await s.emitWithAck('join', {session_id: sessionId, last_seq: 0});
+        const ack = await s.emitWithAck('action', {session_id: sessionId, id: 'forged-' + Date.now(),
+                                                  kind: 'submit', step, data: {}});
+        s.disconnect();
+        return {joined: joined.ok, ack};
+    }""", [session_id, step])
+
+
+def session_id(page):
+    return page.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def timeline(page):
+    return expect(page.locator("#timeline"))
+
+
+def in_days(n):
+    return (dt.date.today() + dt.timedelta(days=n)).isoformat()

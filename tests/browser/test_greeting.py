@@ -1,0 +1,126 @@
+"""Two partners do the greeting ritual while their therapist observes; one reloads halfway."""
+import re
+
+from playwright.sync_api import expect
+
+from browser_kit import (ARTIFACTS, answer, at_step, check_page, connected, enter_room, forged_action, observe,
+                         read_only, session_id, timeline)
+
+CANARY = "canary-greeting-5521"
+
+
+def test_greeting_ritual_with_a_reload_and_an_observer(people):
+    alex, sam, lee = people(0)
+
+    alex.page.goto("/practice")
+    check_page(alex.page, "practice-home")
+    a = enter_room(alex)
+    at_step(a, "A private question first")
+    check_page(a, "room-safety-question")
+    b = enter_room(sam)
+    lee.page.goto("/therapist")
+    check_page(lee.page, "therapist-home")
+    t = observe(lee, ("Alex", "Sam"))
+    expect(a.locator("#presence")).to_contain_text("Your therapist is observing")
+    expect(a.locator("#presence")).to_contain_text("Sam is here")
+    read_only(t)
+
+    forged = forged_action(t, session_id(t))
+    assert forged["joined"] is True
+    assert forged["ack"]["ok"] is False and forged["ack"]["error"]["code"] == "observer_read_only"
+
+    answer(a, safe=True)
+    expect(a.locator("#prompt")).to_contain_text("We will begin when you are both ready")
+    answer(b, safe=True)
+    for page in (a, b, t):
+        at_step(page, "Choose an exercise")
+    check_page(a, "room-choose-exercise")
+    a.get_by_role("button", name="Start: Greeting ritual").click()
+
+    for page in (a, b, t):
+        at_step(page, "Check-in")
+    expect(a.locator("#turn")).to_have_text("Your turn (you both answer this one).")
+    check_page(a, "room-check-in")
+    read_only(t)
+    answer(a, suds=3, connected=6)
+    expect(a.locator("#turn")).to_have_text("Sam's turn.")
+    answer(b, suds=4, connected=5, feeling="hopeful")
+
+    at_step(a, "Who goes first")
+    answer(a, first="me")
+
+    at_step(a, "Greeting")
+    expect(b.locator("#turn")).to_have_text("Alex's turn.")
+    at_step(t, "Greeting")
+    read_only(t)
+    answer(a, greeting=f"Good to see you, love ({CANARY})")
+    at_step(b, "Greeting back")
+    expect(b.locator("#announcer")).to_contain_text("Your turn: Greeting back.")
+    expect(b.locator("#announcer")).to_have_attribute("aria-live", "polite")
+    expect(t.locator("#timeline")).to_contain_text(CANARY)
+    answer(b, greeting="Hello you, I missed you")
+
+    at_step(a, "Your day")
+    answer(a, day="The meeting went better than I feared")
+    at_step(b, "Your day")
+    check_page(b, "room-your-turn-text")
+
+    # Sam reloads mid-exercise: the page rejoins, rebuilds the timeline and carries on.
+    b.reload()
+    connected(b)
+    at_step(b, "Your day")
+    timeline(b).to_contain_text("The meeting went better than I feared")
+    timeline(b).to_contain_text(CANARY)
+    answer(b, day="I finally fixed the bike")
+
+    at_step(a, "Appreciation")
+    at_step(t, "Appreciation")
+    answer(a, appreciation="You made coffee for me this morning")
+    expect(b.locator("#turn")).to_have_text("Your turn.")
+
+    # Sam's connection drops: the page says so, keeps the answer, and sends it on reconnecting.
+    sam.context.set_offline(True)
+    expect(b.locator("#connection")).to_have_class(re.compile(r"conn-(offline|reconnecting)"))
+    answer(b, appreciation="You listened to me about my sister")
+    expect(b.locator("#form-status")).to_contain_text("Not connected right now")
+    check_page(b, "room-offline")
+    sam.context.set_offline(False)
+    connected(b)
+    timeline(a).to_contain_text("You listened to me about my sister")
+
+    at_step(t, "Check-out")
+    answer(a, suds=1, connected=8)
+    answer(b, suds=2, connected=8)
+    for page in (a, b, t):
+        at_step(page, "Choose an exercise")
+        timeline(page).to_contain_text("Exercise completed")
+    expect(t.locator("#live-table")).to_contain_text("Connection")
+    expect(t.locator("#live-table tbody tr")).to_have_count(8)
+    check_page(t, "room-observer")
+
+    # Nothing private is kept in browser storage.
+    for person in (alex, sam):
+        assert CANARY not in person.storage_contents()
+
+    a.get_by_role("button", name="End session").click()
+    a.get_by_role("button", name="Yes, end the session").click()
+    for page in (a, b):
+        at_step(page, "The session has ended")
+    check_page(b, "room-ended")
+
+    a.get_by_role("link", name="Read the transcript").click()
+    expect(a.get_by_role("heading", name="Greeting ritual")).to_be_visible()
+    expect(a.locator(".transcript")).to_contain_text("You made coffee for me this morning")
+    expect(a.locator(".ratings-table tbody tr")).to_have_count(8)
+    check_page(a, "transcript")
+    a.emulate_media(media="print")
+    expect(a.locator(".site-header")).to_be_hidden()
+    expect(a.locator("#print-button")).to_be_hidden()
+    a.screenshot(path=str(ARTIFACTS / "transcript-print.png"), full_page=True)
+    a.pdf(path=str(ARTIFACTS / "transcript.pdf"))
+    a.emulate_media(media="screen")
+    a.goto("/progress")
+    expect(a.locator("#session-chart")).to_be_visible()
+    check_page(a, "progress")
+    a.goto("/practice")
+    check_page(a, "practice-home-with-history")

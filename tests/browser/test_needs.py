@@ -1,0 +1,79 @@
+"""A needs request: statement, a clarified mirror, an alternative accepted, a follow-up date."""
+from playwright.sync_api import expect
+
+from browser_kit import (answer, at_step, check_page, connected, enter_room, in_days, observe,
+                         read_only, timeline)
+
+
+def keyboard_check_in(page, suds):
+    """Answer the check-in with the keyboard alone: arrows choose a rating, Tab moves, Enter sends."""
+    page.locator('#step-form input[name="suds"]').first.focus()
+    for _ in range(suds):
+        page.keyboard.press("ArrowRight")
+    expect(page.locator(f'#step-form input[name="suds"][value="{suds}"]')).to_be_checked()
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.type === 'submit'"):
+            break
+    page.keyboard.press("Enter")
+    expect(page.locator("#turn")).not_to_have_text("Your turn (you both answer this one).")
+
+
+def test_needs_request_with_a_clarification_and_an_alternative(people):
+    kim, lou, lee = people(2)
+    a, b = enter_room(kim), enter_room(lou)
+    t = observe(lee, ("Kim", "Lou"))
+    answer(b, safe=True)
+    answer(a, safe=True)
+    at_step(b, "Choose an exercise")
+    b.get_by_role("button", name="Start: Needs request").click()
+    at_step(a, "Check-in")
+    answer(a, suds=5, feeling="lonely")
+    keyboard_check_in(b, suds=3)
+    at_step(b, "Who goes first")
+    answer(b, first="partner")  # Kim speaks first
+
+    steps = []
+
+    def step(title, page, **fields):
+        for p in (a, b, t):
+            at_step(p, title)
+        read_only(t)
+        steps.append(title)
+        answer(page, **fields)
+
+    at_step(a, "Your request")
+    check_page(a, "room-needs-statement")
+    step("Your request", a, observation="You worked late three evenings this week",
+         feeling="lonely", need="time together", request="Could we keep Thursday evening for us?")
+    step("Mirror", b, mirror="You felt lonely with my late evenings and want Thursday for us")
+    step("Did I get it?", a, verdict="clarify", clarification="It is about feeling close, not about blame")
+
+    # Kim reloads before checking the second mirror, and carries on.
+    step("Mirror", b, mirror="You miss feeling close, and Thursday evening would help")
+    a.reload()
+    connected(a)
+    at_step(a, "Did I get it?")
+    timeline(a).to_contain_text("It is about feeling close, not about blame")
+    step("Did I get it?", a, verdict="accurate")
+    step("Answer", b, answer="alternative", alternative="Wednesday works better; I can keep it free")
+    check_page(a, "room-needs-alternative")
+    step("The alternative", a, response="accept")
+    step("Follow-up", b, follow_up_date=in_days(7))
+    step("Swap?", a, choice="finish")
+    at_step(a, "Check-out")
+    answer(a, suds=2, feeling="hopeful")
+    answer(b, suds=2)
+    for p in (a, b, t):
+        at_step(p, "Choose an exercise")
+        timeline(p).to_contain_text("Wednesday works better; I can keep it free")
+    timeline(t).to_contain_text("Agreed")
+    a.get_by_role("button", name="End session").click()
+    a.get_by_role("button", name="Yes, end the session").click()
+    at_step(b, "The session has ended")
+
+    lee.page.goto("/therapist")
+    lee.page.get_by_role("link", name="Progress across sessions").nth(2).click()
+    expect(lee.page.get_by_role("heading", name="Kim and Lou: progress")).to_be_visible()
+    check_page(lee.page, "therapist-couple-progress")
+    assert steps[0] == "Your request"
