@@ -51,17 +51,42 @@ demo: install migrate
 	$(VENV)/bin/flask demo
 
 # --- tests: `make test` runs every suite; each runs on its own too ----------------------------
-test: install-test audit test-fast test-postgres
+# The slower suites live in their own folders; the fast set is everything else under tests/.
+SLOW_SUITES := tests/realtime tests/security tests/faults tests/multiprocess tests/browser
+FAST_SET    := tests $(foreach d,$(SLOW_SUITES),--ignore=$(d))
 
-test-fast: install-test ## unit, model, API and in-process socket tests on SQLite
-	$(PYTEST) tests --ignore=tests/realtime --ignore=tests/browser --ignore=tests/multiprocess --ignore=tests/faults
+test: install-test audit test-fast test-postgres test-realtime test-security test-faults \
+      test-multiprocess test-browser bench-smoke
 
-test-postgres: install-test ## the model and API tests again on the local PostgreSQL
-	TEST_DATABASE=postgresql $(PYTEST) tests --ignore=tests/realtime --ignore=tests/browser \
-	  --ignore=tests/multiprocess --ignore=tests/faults -k "not engine"
+test-fast: install-test ## engine, models, API and services in-process, on SQLite
+	$(PYTEST) $(FAST_SET)
+
+test-postgres: install-test ## the model, API and service tests again on the local PostgreSQL
+	TEST_DATABASE=postgresql $(PYTEST) $(FAST_SET) -k "not engine"
+
+test-realtime: install-test ## real python-socketio clients against `python app.py` under eventlet
+	$(PYTEST) tests/realtime
 
 audit: install-test ## known vulnerabilities in what we install
 	$(PY) scripts/audit.py
 
 clean:
 	rm -rf $(VENV) static/vendor node_modules tests/artifacts
+
+# --- browser suite (issue 4): the real server driven by Debian's Chromium through Playwright ------
+test-browser: install-test vendor chromium ## pages, the live room and accessibility in headless Chromium
+	@test -f node_modules/axe-core/axe.min.js || npm ci --no-audit --no-fund --loglevel=error
+	$(PYTEST) tests/browser
+
+test-security: install-test vendor chromium ## authorization matrix, fuzzing, web security, canaries, privacy (issue 5)
+	$(PYTEST) tests/security
+
+# --- scale-out and benchmark (issue 6) ------------------------------------------------------------
+test-multiprocess: install-test ## 3 server processes on the local PostgreSQL + Redis: exercises, presence, timer, kill -9
+	$(PYTEST) tests/multiprocess
+
+bench-smoke: install-test ## the benchmark in seconds (3 sessions, app + relay): fails only if it errors
+	$(PY) bench/run.py --smoke
+
+bench: install-test ## the full benchmark matrix (~20 min; results in bench/results/, table in docs/benchmarks.md)
+	$(PY) bench/run.py

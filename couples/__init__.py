@@ -27,12 +27,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     _init_login(app)
 
-    from . import api, api_practice, auth, views, views_practice, cli  # noqa: F401 (routes register on import)
+    # Route modules add their routes to the blueprints on import.
+    from . import api, api_practice, api_privacy, auth, cli, cli_privacy, views, views_practice, views_privacy  # noqa: F401
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie logins; bearer tokens need none
     cli.register(app)
+    cli_privacy.register(app)
 
     # Handlers must be imported before init_app, or apps built after the first have none.
     from . import realtime  # noqa: F401

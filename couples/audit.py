@@ -25,6 +25,7 @@ VIEW_ACTIONS = {
     "session_observed": "Observed a live session",
     "transcript_read": "Opened a transcript",
     "session_events_read": "Read a session's events",
+    "session_read": "Looked at a session's current step",
     "progress_read": "Looked at your progress",
     "note_added": "Wrote a private note on a session",
 }

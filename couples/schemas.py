@@ -5,7 +5,7 @@ exactly which attributes leave the server, so a new model column never leaks by 
 """
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from .fields import StrictSchema, Text
+from .fields import StrictSchema, Text, valid_unicode
 
 ROLES = ("partner", "therapist")
 PASSWORD_MIN = 10
@@ -17,8 +17,9 @@ def Email(**kwargs):
 
 
 def Password(**kwargs):
-    return fields.String(validate=validate.Length(
-        min=PASSWORD_MIN, max=1024, error=f"Use at least {PASSWORD_MIN} characters (and at most 1024)."), **kwargs)
+    return fields.String(validate=[validate.Length(
+        min=PASSWORD_MIN, max=1024, error=f"Use at least {PASSWORD_MIN} characters (and at most 1024)."),
+        valid_unicode], **kwargs)
 
 
 def Code(**kwargs):
@@ -36,8 +37,8 @@ class RegisterSchema(StrictSchema):
 
 
 class LoginSchema(StrictSchema):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    email = fields.String(required=True, validate=[validate.Length(min=1, max=254), valid_unicode])
+    password = fields.String(required=True, validate=[validate.Length(min=1, max=1024), valid_unicode])
 
 
 class TokenRequestSchema(LoginSchema):

@@ -1,0 +1,223 @@
+"""Bad input on every socket event (hypothesis): each case gets the error ack
+{ok: false, error: {code, message, fields}}, never server_error, the other partner's connection
+is untouched and hears nothing, and the stored data stays as it was. Also: the per-connection
+rate limit (couples/ratelimit.py)."""
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from couples import ratelimit, realtime
+from couples.extensions import socketio
+from fuzzkit import BAD_RATINGS, BAD_TEXT, DEEP, EXTRA_KEYS, any_body, json_values
+from secworld import SUMMARY
+
+FUZZ = settings(max_examples=120, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+CODES: dict = {}  # error code -> how often (printed by test_codes_seen, for the curious)
+
+
+class Room:
+    """Alice and Bob joined to their session at the greeting's first step; Theo observing."""
+
+    def __init__(self, world):
+        world.restore()
+        self.world, self.session = world, world.targets["partner"].session
+        self.alice, self.bob, self.theo = (socketio.test_client(world.app, auth={"token": world.tokens[n]})
+                                           for n in ("partner", "partner_b", "therapist"))
+        for c in (self.alice, self.bob, self.theo):
+            assert c.emit("join", {"session_id": self.session}, callback=True)["ok"]
+        self.act(self.alice, "safety", {"safe": True})
+        self.act(self.bob, "safety", {"safe": True})
+        self.act(self.alice, "start_exercise", {"exercise": "greeting"})
+        self.step = "suds_before"
+        self.bob.get_received()
+        self.baseline = self.stable()
+
+    def act(self, client, kind, data, step=None):
+        ack = client.emit("action", {"session_id": self.session, "id": "setup-" + uuid.uuid4().hex[:10],
+                                     "kind": kind, "step": step, "data": data}, callback=True)
+        assert ack["ok"], ack
+        return ack
+
+    def valid_action(self):
+        return {"session_id": self.session, "id": "fuzz-" + uuid.uuid4().hex[:12], "kind": "submit",
+                "step": self.step, "data": {"suds": 3, "connected": 7}}
+
+    def stable(self):
+        snap = self.world.snapshot()
+        return {"counts": {k: v for k, v in snap["counts"].items() if k != "audit_log"}, "sessions": snap["sessions"]}
+
+    def check(self, ack, sender):
+        SUMMARY["fuzz cases run (socket)"] += 1
+        CODES[ack.get("error", {}).get("code") if isinstance(ack, dict) else repr(ack)] = \
+            CODES.get(ack.get("error", {}).get("code") if isinstance(ack, dict) else repr(ack), 0) + 1
+        assert isinstance(ack, dict) and ack.get("ok") is False, ack
+        assert set(ack["error"]) == {"code", "message", "fields"}, ack
+        assert ack["error"]["code"] != "server_error", ack
+        assert sender.is_connected() and self.bob.is_connected() and self.theo.is_connected()
+        heard = [r for r in self.bob.get_received() if r["name"] in ("event", "view")]
+        assert heard == [], heard
+        assert self.stable() == self.baseline
+
+    def close(self):
+        for c in (self.alice, self.bob, self.theo):
+            if c.is_connected():
+                c.disconnect()
+
+
+@pytest.fixture(scope="module")
+def room(world):
+    r = Room(world)
+    yield r
+    r.close()
+
+
+BAD_DATA = {"suds": BAD_RATINGS, "connected": BAD_RATINGS}
+
+
+@st.composite
+def bad_actions(draw, room):
+    """A submit at the current step, broken in the payload or in the step's own data."""
+    valid = room.valid_action()
+    where = draw(st.sampled_from(["envelope", "data"]))
+    if where == "data":
+        data = draw(any_body({"suds": 3, "connected": 7}, BAD_DATA))
+        if isinstance(data, dict) and draw(st.booleans()):
+            data["feeling"] = draw(st.sampled_from(BAD_TEXT))
+        return {**valid, "data": data}
+    return draw(any_body(valid, {
+        "session_id": ["", "x" * 37, "../../etc", room.other_session, "' OR 1=1--", "\u202e"],
+        "id": ["short", "x" * 65, "has space", "\ud800" * 10, "émoji🙂🙂🙂"],
+        "kind": ["timer", "admin", "submit ", "", "SUBMIT", "observe"],
+        "step": ["no_such_step", "suds_after", "greet", "SUDS_BEFORE", "x" * 41, "../"],
+    }))
+
+
+def test_bad_actions(room):
+    from sqlalchemy import select
+
+    from couples.extensions import db
+    from couples.models import PracticeSession
+    with room.world.app.app_context():
+        theirs = room.world.targets["other_couple"].couple_id
+        room.other_session = db.session.scalar(select(PracticeSession.public_id).where(
+            PracticeSession.couple_id == theirs))
+        db.session.remove()
+
+    @FUZZ
+    @given(data=st.data())
+    def case(data):
+        payload = data.draw(bad_actions(room))
+        sender = data.draw(st.sampled_from([room.alice, room.theo]))
+        room.check(sender.emit("action", payload, callback=True), sender)
+
+    case()
+
+
+@FUZZ
+@given(payload=st.one_of(json_values(), DEEP, st.fixed_dictionaries(
+    {"session_id": st.one_of(st.text(max_size=40), st.integers(), st.none())},
+    optional={"last_seq": st.sampled_from([-1, "0", 1.5, 2 ** 70, None, True, [], {}]),
+              "room": st.text(max_size=10), "role": st.just("therapist")})))
+def test_bad_joins(room, payload):
+    """A join naming another room, another couple's session or nonsense never moves the socket."""
+    if isinstance(payload, dict) and payload.get("session_id") == room.session:
+        payload["last_seq"] = -1  # keep it invalid
+    room.check(room.alice.emit("join", payload, callback=True), room.alice)
+
+
+@FUZZ
+@given(event=st.sampled_from(["leave", "heartbeat"]),
+       payload=st.one_of(json_values().filter(lambda v: v not in ({}, None)), DEEP,
+                         st.dictionaries(st.sampled_from(EXTRA_KEYS + ["session_id"]), json_values(3), min_size=1)))
+def test_bad_leaves_and_heartbeats(room, event, payload):
+    if isinstance(payload, dict) and set(payload) == {"session_id"}:
+        payload["extra"] = 1  # a lone session_id can be valid; keep every case invalid
+    room.check(room.alice.emit(event, payload, callback=True), room.alice)
+
+
+@pytest.mark.parametrize("rating", BAD_RATINGS, ids=[repr(r)[:20] for r in BAD_RATINGS])
+def test_every_bad_rating_is_refused(room, rating):
+    for field in ("suds", "connected"):
+        payload = room.valid_action()
+        payload["data"][field] = rating
+        room.check(room.alice.emit("action", payload, callback=True), room.alice)
+
+
+def test_a_valid_action_still_works_after_all_that(room):
+    """The room is not wedged: the real answer is accepted and Bob hears about it."""
+    ack = room.alice.emit("action", room.valid_action(), callback=True)
+    assert ack["ok"], ack
+    assert any(r["name"] == "event" for r in room.bob.get_received())
+
+
+# --------------------------------------------------------------------------- rate limit
+
+
+def test_token_bucket_refills_at_its_rate():
+    now = [0.0]
+    buckets = ratelimit.TokenBuckets(rate=20, burst=40, clock=lambda: now[0])
+    assert sum(buckets.allow("s1") for _ in range(100)) == 40  # the burst, then refused
+    assert buckets.allow("s2")  # one socket's flood costs another nothing
+    now[0] += 0.5
+    assert sum(buckets.allow("s1") for _ in range(100)) == 10  # 20/s for half a second
+    buckets.forget("s1")
+    assert buckets.allow("s1")
+
+
+def test_a_flooding_socket_is_throttled_and_the_others_are_not(fresh):
+    fresh.app.config.update(SOCKET_RATE_PER_SECOND=5, SOCKET_RATE_BURST=10)
+    fresh.app.extensions.pop("socket_rate_limit", None)
+    try:
+        alice = socketio.test_client(fresh.app, auth={"token": fresh.tokens["partner"]})
+        bob = socketio.test_client(fresh.app, auth={"token": fresh.tokens["partner_b"]})
+        acks = [alice.emit("heartbeat", {}, callback=True) for _ in range(30)]
+        codes = [a["ok"] or a["error"]["code"] for a in acks]
+        assert codes.count(True) <= 12 and "rate_limited" in codes
+        assert all(set(a["error"]) == {"code", "message", "fields"} for a in acks if not a["ok"])
+        assert alice.is_connected()
+        assert bob.emit("heartbeat", {}, callback=True)["ok"]
+    finally:
+        fresh.app.config.update(SOCKET_RATE_PER_SECOND=10_000, SOCKET_RATE_BURST=10_000)
+        fresh.app.extensions.pop("socket_rate_limit", None)
+
+
+def test_codes_seen(room):
+    print("\nsocket fuzz error codes:", dict(sorted(CODES.items(), key=lambda kv: -kv[1])))
+
+
+# --------------------------------------------------------------------------- message size, live
+
+
+def test_a_message_over_64_kb_is_refused_and_the_partner_stays(live):
+    """The real server (eventlet) drops the sender of an oversized frame; Bob notices nothing."""
+    import time
+
+    import socketio as sio_client
+
+    def connect(name):
+        c = sio_client.Client(reconnection=False)
+        c.eio.websocket_extra_options = {"origin": live.url}
+        c.connect(live.url, auth={"token": live.people["tokens"][name]}, transports=["websocket"], wait_timeout=5)
+        return c
+
+    alice, bob = connect("alice"), connect("bob")
+    try:
+        assert alice.call("heartbeat", {"session_id": None}, timeout=5)["ok"]
+        fits = alice.call("heartbeat", {"pad": "x" * (60 * 1024)}, timeout=5)  # under the limit: a clear error
+        assert fits["ok"] is False and fits["error"]["code"] == "invalid_input"
+        alice.emit("heartbeat", {"pad": "x" * (65 * 1024)})
+        deadline = time.monotonic() + 5
+        while alice.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alice.connected, "a frame over 64 KB must close the sender's connection"
+        assert bob.connected and bob.call("heartbeat", {}, timeout=5)["ok"]
+        SUMMARY["fuzz cases run (socket)"] += 2
+    finally:
+        for c in (alice, bob):
+            if c.connected:
+                c.disconnect()
