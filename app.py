@@ -4,6 +4,11 @@
     flask --app app ...      # CLI commands (db upgrade, demo, ...): no server, so no patching
 """
 import os
+import warnings
+
+# eventlet is the client's choice; docs/deploy.md explains its deprecation and the one-line move
+# to gevent. Printing the warning on every start and every CLI command tells users nothing new.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 ASYNC_MODE = os.environ.get("COUPLES_ASYNC_MODE", "eventlet")
 
