@@ -88,5 +88,9 @@ test-multiprocess: install-test ## 3 server processes on the local PostgreSQL + 
 bench-smoke: install-test ## the benchmark in seconds (3 sessions, app + relay): fails only if it errors
 	$(PY) bench/run.py --smoke
 
-bench: install-test ## the full benchmark matrix (~20 min; results in bench/results/, table in docs/benchmarks.md)
+bench: install-test ## the full benchmark matrix (~15 min; results in bench/results/, table in docs/benchmarks.md)
 	$(PY) bench/run.py
+
+# --- reliability: crash, network faults, database faults, live equals reloaded (issue 5) ---------
+test-faults: install-test ## kill -9 x22, cut connections, PostgreSQL restart/black hole, live = reloaded
+	$(PYTEST) tests/faults -s

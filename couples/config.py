@@ -62,10 +62,21 @@ class Config:
 
 
 def engine_options(url: str) -> dict:
-    """Per-backend engine options: a lock wait for SQLite, liveness checks for servers."""
+    """Per-backend engine options: a lock wait for SQLite; for PostgreSQL, bounded waits, so a
+    handler facing an unreachable database fails closed in seconds ("unavailable") instead of
+    hanging until it heals while greenlets and pool connections pile up."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    statement_ms = int(os.environ.get("COUPLES_DB_STATEMENT_TIMEOUT_MS", "15000"))
+    return {
+        "pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "pool_timeout": 5,
+        "connect_args": {
+            "connect_timeout": 5,
+            "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3,
+            "tcp_user_timeout": 10000,  # a real partition: give up on unacknowledged sends
+            "options": f"-c statement_timeout={statement_ms} -c lock_timeout=5000",
+        },
+    }
 
 
 def normalise_db_url(url: str) -> str:

@@ -1,6 +1,7 @@
 """The one error shape, `{"error": {"code", "message", "fields"}}`, and the domain's exception."""
 from flask import jsonify, render_template, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from .fields import error_fields
@@ -33,7 +34,7 @@ def _wants_json() -> bool:
 # Stable codes for the HTTP errors the framework raises before our code runs.
 _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
-               429: "rate_limited", 500: "server_error"}
+               429: "rate_limited", 500: "server_error", 503: "unavailable"}
 
 
 def register_error_handlers(app):
@@ -54,6 +55,21 @@ def register_error_handlers(app):
         if err.code == 400 and "CSRF" in (err.description or ""):
             code, message = "csrf_failed", "This form expired or was sent from another site. Please try again."
         return on_domain_error(DomainError(code, message, err.code))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def on_database_unavailable(err):
+        """The database is unreachable: a clear 503, nothing was changed, try again."""
+        app.logger.warning("database unavailable on %s %s (%s)", request.method, request.path,
+                           type(err).__name__)
+        try:
+            from .extensions import db
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone with the database
+            pass
+        return on_domain_error(DomainError(
+            "unavailable", "The service is briefly unavailable. Nothing was changed; please try again.", 503))
 
     @app.errorhandler(Exception)
     def on_unexpected(err):  # pragma: no cover - the last line of defence, logged without user text

@@ -14,6 +14,7 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import disconnect, join_room, leave_room
 from marshmallow import ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 
 from . import accounts, audit, practice, ratelimit
 from .errors import DomainError, invalid
@@ -84,8 +85,17 @@ def _handler(name, schema_cls):
             except DomainError as err:
                 db.session.rollback()
                 return _error(err)
-            except Exception:  # noqa: BLE001 - logged; the client gets the one error shape
-                db.session.rollback()
+            except Exception as err:  # noqa: BLE001 - logged; the client gets the one error shape
+                try:
+                    db.session.rollback()
+                except Exception:  # noqa: BLE001 - the connection may be gone with the database
+                    pass
+                if _database_unavailable(err):  # nothing was acknowledged: the client resends (same id)
+                    current_app.logger.warning("socket handler %s: database unavailable (%s)", name,
+                                               type(err).__name__)
+                    return _error(DomainError("unavailable", "The service is briefly unavailable and "
+                                              "could not confirm this. Please send it again (with "
+                                              "the same id it is never applied twice).", 503))
                 current_app.logger.exception("socket handler %s failed", name)
                 return _error(DomainError("server_error", "Something went wrong on our side.", 500))
 
@@ -93,6 +103,12 @@ def _handler(name, schema_cls):
         return handle
 
     return wrap
+
+
+def _database_unavailable(err: Exception) -> bool:
+    """A lost, refused or exhausted database connection (not a bug, not a constraint)."""
+    return isinstance(err, (OperationalError, InterfaceError, PoolTimeout)) or bool(
+        getattr(err, "connection_invalidated", False))
 
 
 def _reauthorise():

@@ -97,6 +97,10 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # The app's statement timeout protects live handlers; a migration may take longer.
+            connection.exec_driver_sql("SET statement_timeout = 0")
+            connection.commit()  # end the implicit transaction, so Alembic's own one commits
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

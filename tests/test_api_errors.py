@@ -112,3 +112,14 @@ def test_unknown_api_paths_and_methods_answer_json(couple):
     assert error_of(couple.as_alice.get("/api/v1/nowhere"))["code"] == "not_found"
     resp = couple.as_alice.open("PUT", "/api/v1/couple")
     assert resp.status_code == 405 and error_of(resp)["code"] == "method_not_allowed"
+
+
+def test_an_unreachable_database_is_a_clear_503_not_a_500(app):
+    """Point the app at a port where nothing listens: the API says `unavailable`, in the one shape."""
+    from couples import create_app
+    from tests.conftest import base_config
+    broken = create_app({**base_config("postgresql://postgres@127.0.0.1:1/none", None),
+                         "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}}})
+    resp = broken.test_client().post("/api/v1/tokens", json={"email": "a@example.com", "password": "x" * 12})
+    assert resp.status_code == 503
+    assert resp.get_json()["error"]["code"] == "unavailable"

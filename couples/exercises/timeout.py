@@ -9,7 +9,6 @@ the caller gives a feeling word and a number only.
 Agreeing: each proposes minutes and the longer wins (nobody is rushed back). Next step: each
 chooses; if they differ the more careful one wins (reschedule > switch > resume).
 """
-import datetime as dt
 
 from .engine import (BOTH, CALLER, EITHER, FINISH, NOBODY, OTHER, Exercise, Step, StrictSchema,
                      boolean, choice, date, date_within, feeling, minutes, rating, register,
@@ -25,13 +24,6 @@ SUGGESTIONS = (
 )
 CAREFUL = ("reschedule", "switch", "resume")  # most careful first
 
-
-def minutes_left(ctx):
-    due = ctx.run.get("deadline_at")
-    if not due:
-        return 0
-    secs = (dt.datetime.fromisoformat(due) - ctx.now).total_seconds()
-    return max(0, -(-int(secs) // 60))
 
 
 def agreed_minutes(ctx):
@@ -99,8 +91,10 @@ register(Exercise(
                  "minutes": agreed_minutes(c),
                  "proposals": {p: a["minutes"] for p, a in c.input.items()}})]),
         Step("break", NOBODY, "", title="Break",
-             wait=lambda c: (f"Take your break: about {minutes_left(c)} minutes left. Look after "
-                             "your body; you can note what helped if you like."),
+             # No minutes in the words: the view is pushed only when it changes, and the
+             # countdown comes from deadline_at, so a number here would go stale.
+             wait=("Take your break until the agreed time. Look after your body; you can note "
+                   "what helped if you like."),
              timer=agreed_minutes, on_timer="return_check", suggestions=SUGGESTIONS,
              log=schema("break_log", activity=text("What you did (optional)", max_length=500))),
         Step("return_check", BOTH,
