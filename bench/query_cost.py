@@ -1,0 +1,138 @@
+"""Where the app's time per turn goes, in SQL statements: one partner's turn through the real
+socket handlers (Flask-SocketIO's in-process test client), and one sweeper pass with N sockets.
+
+    python bench/query_cost.py [--db postgresql|sqlite] [--connections 150,1500]
+
+It needs no server process. It uses a throwaway database, like bench/run.py.
+"""
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import event, insert  # noqa: E402
+
+from bench import seed  # noqa: E402
+from bench.run import PG_ADMIN_URL, RESULTS  # noqa: E402
+
+
+class Counter:
+    def __init__(self, engine):
+        self.n = 0
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *args, **kwargs):
+        self.n += 1
+
+
+def per_turn(app, couple, turns=20):
+    """Statements per 'action' (and per 'join'): a partner answering through the real handlers."""
+    from couples.extensions import db, socketio
+    with app.app_context():
+        counter = Counter(db.engine)
+    clients = {r: socketio.test_client(app, auth={"token": couple["tokens"][r]}) for r in ("a", "b", "therapist")}
+    sid = couple["session_public_id"]
+    counter.n = 0
+    for c in clients.values():
+        assert c.emit("join", {"session_id": sid, "last_seq": 0}, callback=True)["ok"]
+    join_cost = counter.n / 3
+    from bench.load import next_action
+    import datetime as dt
+    today = dt.date.today().isoformat()
+    views = {}
+
+    def refresh():
+        for r, c in clients.items():
+            for msg in c.get_received():
+                if msg["name"] == "view":
+                    views[r] = msg["args"][0]["view"]
+
+    refresh()
+    for r, c in clients.items():
+        views.setdefault(r, c.emit("join", {"session_id": sid, "last_seq": 0}, callback=True)["snapshot"]["view"])
+    samples, last = [], "b"
+    for _ in range(turns):
+        refresh()
+        options = [(r, next_action(views.get(r), ["greeting"], today)) for r in ("a", "b")]
+        options = [o for o in options if o[1]]
+        options.sort(key=lambda o: o[0] == last)
+        role, (kind, step, data) = options[0]
+        last = role
+        counter.n = 0
+        t0 = time.perf_counter()
+        ack = clients[role].emit("action", {"session_id": sid, "id": secrets.token_hex(8), "kind": kind,
+                                           "step": step, "data": data}, callback=True)
+        samples.append((kind, counter.n, (time.perf_counter() - t0) * 1000, ack.get("ok")))
+    for c in clients.values():
+        c.disconnect()
+    return join_cost, samples
+
+
+def sweep(app, couples, process="bench-proc"):
+    """One sweeper pass's cost with a socket row for each partner and therapist of `couples`."""
+    from couples import practice
+    from couples.extensions import db
+    from couples.models import AuthSession, Connection, utcnow
+    with app.app_context():
+        rows = []
+        logins = {a.user_id: a.id for a in db.session.query(AuthSession).all()}
+        for c in couples:
+            for role, uid in c["user_ids"].items():
+                rows.append({"sid": secrets.token_hex(10), "user_id": uid, "auth_session_id": logins[uid],
+                             "session_id": c["session_pk"], "role": role, "process": process,
+                             "connected_at": utcnow(), "last_seen_at": utcnow()})
+        db.session.execute(insert(Connection), rows)
+        db.session.commit()
+        counter = Counter(db.engine)
+        t0 = time.perf_counter()
+        lost = practice.lost_connections(process)
+        elapsed = time.perf_counter() - t0
+        statements = counter.n
+        db.session.execute(Connection.__table__.delete())
+        db.session.commit()
+    return len(rows), statements, elapsed * 1000, len(lost)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", default="postgresql")
+    ap.add_argument("--connections", default="150,1500")
+    args = ap.parse_args()
+    from bench.run import seed_app
+    if args.db == "postgresql":
+        url = seed.create_pg_database(PG_ADMIN_URL)
+    else:
+        (RESULTS / "db").mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{RESULTS / 'db' / 'query_cost.db'}"
+        Path(url[len("sqlite:///"):]).unlink(missing_ok=True)
+    try:
+        seed.migrate(url)
+        app = seed_app(url)
+        counts = [int(x) for x in args.connections.split(",")]
+        couples = seed.seed_couples(app, max(counts) // 3)
+        join_cost, turns = per_turn(app, couples[0])
+        print(f"join: {join_cost:.0f} statements per client")
+        print("turns (kind, statements, ms in-process, ok):")
+        for t in turns:
+            print(f"  {t[0]:15s} {t[1]:3d} statements {t[2]:6.1f} ms ok={t[3]}")
+        subs = [t for t in turns if t[0] == "submit"]
+        if subs:
+            print(f"submit: median {sorted(s[1] for s in subs)[len(subs) // 2]} statements, "
+                  f"{sorted(s[2] for s in subs)[len(subs) // 2]:.1f} ms")
+        for n in counts:
+            conns, statements, ms, lost = sweep(app, couples[: n // 3])
+            print(f"sweeper lost_connections with {conns} sockets: {statements} statements, {ms:.0f} ms "
+                  f"per pass (every COUPLES_SWEEP_INTERVAL=0.5 s), {lost} lost")
+    finally:
+        if args.db == "postgresql":
+            seed.drop_pg_database(PG_ADMIN_URL, url)
+
+
+if __name__ == "__main__":
+    main()

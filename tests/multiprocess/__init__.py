@@ -1,0 +1,1 @@
+"""The multi-process suite (a package, so its conftest never shadows another suite's)."""
