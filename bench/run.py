@@ -302,7 +302,7 @@ def main(argv=None):
     ap.add_argument("--smoke", action="store_true", help="a few sessions for a few seconds")
     ap.add_argument("--only", default="", help="comma-separated row names")
     ap.add_argument("--sessions", type=int)
-    ap.add_argument("--pace", type=float, default=2.0)
+    ap.add_argument("--pace", type=float)
     ap.add_argument("--warmup", type=float)
     ap.add_argument("--duration", type=float)
     ap.add_argument("--profile", default="", help="comma-separated rows to record with py-spy")
@@ -317,8 +317,10 @@ def main(argv=None):
         rows = [r for r in full_rows() + smoke_rows() if r.name in wanted]
         rows = list({r.name: r for r in rows}.values())
     args.sessions = args.sessions or (3 if args.smoke else 50)
+    # The smoke run is short, so its bots move faster: it must complete real turns to mean anything.
+    args.pace = args.pace or (0.5 if args.smoke else 2.0)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.smoke else 5)
-    args.duration = min(args.duration if args.duration is not None else (3 if args.smoke else 20), 300)
+    args.duration = min(args.duration if args.duration is not None else (5 if args.smoke else 20), 300)
     args.profile = [p for p in args.profile.split(",") if p]
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -332,7 +334,9 @@ def main(argv=None):
             print(json.dumps({k: r[k] for k in ("row", "acked_turns_per_s", "partner", "observer", "error_count",
                                                 "errors", "server_rss_kb_per_connection", "resume") if k in r}),
                   flush=True)
-            failed |= args.smoke and r["error_count"] > 0  # the full run reports errors, never fails on them
+            # The full run reports errors, never fails on them. The smoke run fails on an error,
+            # and on a run that measured no turn at all (a harness that silently does nothing).
+            failed |= args.smoke and (r["error_count"] > 0 or not (r.get("partner") or {}).get("n"))
             results.append(r)
         except Exception as err:  # noqa: BLE001 - report the row and go on to the next
             print(f"!! {row.name} failed: {err!r} (server logs in {log_dir})", flush=True)
