@@ -679,7 +679,10 @@ def test_replay_is_deterministic():
 def test_exercise_list_and_registry():
     assert set(engine.EXERCISES) >= {"greeting", "timeout", "needs"}
     for item in engine.exercise_list():
-        assert set(item) == {"key", "title", "summary"}
+        assert set(item) == {"key", "title", "summary", "options"}
+    greeting = next(x for x in engine.exercise_list() if x["key"] == "greeting")
+    assert greeting["options"][0]["name"] == "moment"
+    assert greeting["options"][0]["options"] == ["reunion", "morning"]
     with pytest.raises(ValueError):
         engine.register(engine.EXERCISES["needs"])
 

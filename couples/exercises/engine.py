@@ -271,7 +271,9 @@ def register(exercise: Exercise) -> Exercise:
 
 
 def exercise_list() -> list:
-    return [{"key": e.key, "title": e.title, "summary": e.summary} for e in EXERCISES.values()]
+    """The exercises a couple can start, with the choices (if any) to make when starting one."""
+    return [{"key": e.key, "title": e.title, "summary": e.summary, "options": describe(e.options)}
+            for e in EXERCISES.values()]
 
 
 # --------------------------------------------------------------------------- context

@@ -8,7 +8,9 @@ from .engine import (LISTENER, SPEAKER, Exercise, Step, StrictSchema, choice, ra
 
 
 class Options(StrictSchema):
-    moment = choice(["reunion", "morning"], "Which moment is it", required=False)
+    moment = choice(["reunion", "morning"], "Which moment is it?", required=False,
+                    labels={"reunion": "Coming back together after time apart",
+                            "morning": "A morning greeting"})
 
 
 def morning(ctx):

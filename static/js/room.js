@@ -500,6 +500,18 @@ function pausedPanel(v) {
 function exerciseChooser(v) {
   const list = el("ul", { class: "exercise-choices" });
   for (const ex of v.exercises || []) {
+    if (ex.options && ex.options.length) {
+      // Exercises with a choice to make first (the greeting: morning or reunion) start from a form.
+      list.append(el("li", {},
+        el("h3", { text: ex.title }),
+        el("p", { text: ex.summary }),
+        stepForm(ex.options, {
+          kind: "start_exercise", step: null, submit: "Start", idPrefix: `start-${ex.key}`,
+          id: `start-${ex.key}`, extra: { exercise: ex.key },
+          buttonAttrs: { "data-exercise": ex.key, "aria-label": `Start: ${ex.title}` },
+        })));
+      continue;
+    }
     list.append(el("li", {},
       el("h3", { text: ex.title }),
       el("p", { text: ex.summary }),
@@ -627,15 +639,15 @@ function readField(form, field) {
   return raw;
 }
 
-function stepForm(fields, { kind, step, submit, idPrefix, id }) {
+function stepForm(fields, { kind, step, submit, idPrefix, id, extra = {}, buttonAttrs = {} }) {
   const form = el("form", { class: "step-form stack", novalidate: true, id });
   const summary = el("div", { class: "error-summary", role: "alert", tabindex: "-1", hidden: true });
   form.append(summary, ...fields.map((f) => fieldBlock(f, idPrefix)));
-  const button = el("button", { type: "submit", class: "button button-primary", text: submit });
+  const button = el("button", { type: "submit", class: "button button-primary", text: submit, ...buttonAttrs });
   form.append(el("div", { class: "button-row" }, button));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const data = {};
+    const data = { ...extra };
     const errors = {};
     for (const f of fields) {
       const value = readField(form, f);

@@ -35,6 +35,7 @@ def test_greeting_ritual_with_a_reload_and_an_observer(people):
     for page in (a, b, t):
         at_step(page, "Choose an exercise")
     check_page(a, "room-choose-exercise")
+    a.get_by_label("A morning greeting").check()
     a.get_by_role("button", name="Start: Greeting ritual").click()
 
     for page in (a, b, t):
@@ -50,6 +51,7 @@ def test_greeting_ritual_with_a_reload_and_an_observer(people):
     answer(a, first="me")
 
     at_step(a, "Greeting")
+    expect(a.locator("#prompt")).to_contain_text("Good morning")  # the moment they chose
     expect(b.locator("#turn")).to_have_text("Alex's turn.")
     at_step(t, "Greeting")
     read_only(t)
