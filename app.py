@@ -29,8 +29,34 @@ from couples.extensions import socketio  # noqa: E402
 
 app = create_app()
 
+
+
+def server_options() -> dict:
+    """Extra keyword arguments for socketio.run. eventlet.wsgi.server serves at most `max_size`
+    (default 1,024) sockets at once and queues the rest silently: raise it
+    (COUPLES_MAX_CONNECTIONS, default 10,000; the open-files limit must allow as many)."""
+    if ASYNC_MODE == "eventlet":
+        return {"max_size": int(os.environ.get("COUPLES_MAX_CONNECTIONS", "10000"))}
+    return {}
+
+
+def tune_gc() -> None:
+    """Fewer, shorter collector pauses with many sockets: move everything alive after start-up
+    (modules, app, metadata) out of the collector's reach, and collect young objects less often.
+    COUPLES_GC_THRESHOLD="g0,g1,g2" overrides the thresholds; "off" leaves the collector as is."""
+    import gc
+    setting = os.environ.get("COUPLES_GC_THRESHOLD", "10000,20,20")
+    if setting == "off":
+        return
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*(int(x) for x in setting.split(",")))
+
+
 if __name__ == "__main__":
     from couples.realtime import start_background_tasks
     start_background_tasks(app)
+    tune_gc()
     socketio.run(app, host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "5000")),
-                 allow_unsafe_werkzeug=ASYNC_MODE == "threading", debug=False, use_reloader=False)
+                 allow_unsafe_werkzeug=ASYNC_MODE == "threading", debug=False, use_reloader=False,
+                 **server_options())

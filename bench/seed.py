@@ -126,7 +126,8 @@ def preload_events(app, session_pks: list[int], per_session: int, actor_id: int 
             _insert_events(engine_, session_pks, per_session, actor_id)
         with engine_.begin() as conn:
             conn.execute(PracticeSession.__table__.update().where(
-                PracticeSession.id.in_(session_pks)).values(last_seq=per_session))
+                PracticeSession.id.in_(session_pks)).values(
+                last_seq=per_session, **{f"seen_{v}": per_session for v in engine.EVERYONE}))
         return total
 
 

@@ -169,6 +169,11 @@ class PracticeSession(db.Model):
     # Optimistic concurrency: every change bumps version with "UPDATE ... WHERE version = :seen".
     version: Mapped[int] = mapped_column(Integer, default=0)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # How many events of the log each viewer may see (its own last seq on the wire), kept in the
+    # same versioned UPDATE that appends events, so numbering a write never re-reads the log.
+    seen_a: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    seen_b: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    seen_therapist: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # When the engine's timer falls due (NULL: none). The sweeper claims rows by this column.
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # couple_id while the session is live: one active practice session per couple.

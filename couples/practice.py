@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, exists, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import access, accounts
@@ -25,7 +25,7 @@ from .errors import DomainError
 from .exercises import engine
 from .extensions import db
 from .models import (AuthSession, ClientAction, Connection, CoupleMember, PracticeSession, SessionEvent,
-                     User, utcnow)
+                     TherapistLink, User, utcnow)
 
 VIEWERS = ("a", "b", "therapist")
 USER_KINDS = ("safety", "start_exercise", "submit", "pause", "ready", "end", "timeout")
@@ -84,6 +84,29 @@ def role_in(user: User, session: PracticeSession | None, *, live: bool) -> str:
     if role is None:
         raise _forbidden()
     return role
+
+
+def _link_active():
+    return and_(TherapistLink.revoked_at.is_(None), TherapistLink.consent_a_at.is_not(None),
+                TherapistLink.consent_b_at.is_not(None))
+
+
+def find_live_role(user: User, public_id: str) -> tuple[PracticeSession, str]:
+    """The session and the user's live role in it, in ONE statement (per socket event): the
+    same rule as access.role_for(live=True). Raises `forbidden` when unknown or not allowed."""
+    if user.is_therapist:
+        grant = select(TherapistLink.id).where(
+            TherapistLink.couple_id == PracticeSession.couple_id, TherapistLink.therapist_id == user.id,
+            _link_active()).limit(1).scalar_subquery()
+    else:
+        grant = select(CoupleMember.seat).where(
+            CoupleMember.active_user_id == user.id,
+            CoupleMember.couple_id == PracticeSession.couple_id).limit(1).scalar_subquery()
+    found = db.session.execute(select(PracticeSession, grant).where(
+        PracticeSession.public_id == public_id).execution_options(populate_existing=True)).first()
+    if found is None or found[1] is None:
+        raise _forbidden()
+    return found[0], "therapist" if user.is_therapist else found[1]
 
 
 def start_or_get(user: User) -> tuple[PracticeSession, bool]:
@@ -167,20 +190,26 @@ class _Conflict(Exception):
 
 
 def apply_action(user: User, session_id: int, role: str, client_id: str | None, kind: str,
-                 step: str | None, payload: dict) -> Outcome:
-    """Apply a partner's action in one transaction; retried when another writer won the race."""
+                 step: str | None, payload: dict, loaded: PracticeSession | None = None) -> Outcome:
+    """Apply a partner's action in one transaction; retried when another writer won the race.
+
+    `loaded`: the session row just read in this transaction (saves re-reading it on the first
+    try; a stale row only loses the versioned UPDATE and is re-read on the retry)."""
     if kind not in USER_KINDS:
         raise DomainError("bad_action", "Unknown action.", 400, {"kind": "Unknown action."})
+    if loaded is not None and loaded.id != session_id:
+        loaded = None
     for _ in range(MAX_TRIES):
         try:
-            return _apply_once(user, session_id, role, client_id, kind, step, payload)
+            return _apply_once(user, session_id, role, client_id, kind, step, payload, loaded)
         except _Conflict:
             db.session.rollback()
+            loaded = None
     raise DomainError("busy", "The session is busy; please try again.", 503)
 
 
-def _apply_once(user, session_id, role, client_id, kind, step, payload) -> Outcome:
-    row = _load(session_id)
+def _apply_once(user, session_id, role, client_id, kind, step, payload, loaded=None) -> Outcome:
+    row = loaded if loaded is not None else _load(session_id)
     if client_id:
         original = _client_action(session_id, user.id, client_id)
         if original is not None:
@@ -241,11 +270,17 @@ def _write(row: PracticeSession, state: dict, events: list, at: datetime,
            user: User | None = None, client_id: str | None = None) -> Outcome:
     """Bump the version (or raise _Conflict), append the events, record the client id, commit."""
     session_id, public_id, seen, first = row.id, row.public_id, row.version, row.last_seq + 1
-    base = _visible_counts(session_id, upto=row.last_seq)
+    base = seen_counts(row)  # each viewer's count before these events (its last seq on the wire)
+    after = dict(base)
+    for e in events:
+        for viewer in e["audience"]:
+            if viewer in after:
+                after[viewer] += 1
     old_state = row.state
     ended = state.get("phase") == "ended" and row.ended_at is None
     values = {"state": state, "version": seen + 1, "last_seq": row.last_seq + len(events),
-              "deadline_at": engine.deadline(state)}
+              "deadline_at": engine.deadline(state), "seen_a": after["a"], "seen_b": after["b"],
+              "seen_therapist": after["therapist"]}
     if ended:
         values.update(ended_at=at, active_couple_id=None)
     # Everything below runs without yielding until the commit (see the module docstring).
@@ -327,6 +362,11 @@ def _audiences(session_id: int, upto: int | None = None, after: int = 0):
     if upto is not None:
         query = query.where(SessionEvent.seq <= upto)
     return db.session.execute(query.order_by(SessionEvent.seq)).all()
+
+
+def seen_counts(row: PracticeSession) -> dict:
+    """How many events each viewer may see in the row's log (kept with the row's version)."""
+    return {"a": row.seen_a or 0, "b": row.seen_b or 0, "therapist": row.seen_therapist or 0}
 
 
 def _visible_counts(session_id: int, upto: int) -> dict:
@@ -548,18 +588,32 @@ def presence(session_id: int) -> dict:
 
 def lost_connections(process: str) -> list[tuple[str, str]]:
     """This process's sockets whose login ended or whose role in their session was lost,
-    as (sid, reason): a logout, leaving the couple, or a revoked consent."""
-    lost = []
-    rows = db.session.execute(select(Connection, AuthSession).join(
-        AuthSession, AuthSession.id == Connection.auth_session_id, isouter=True).where(
-        Connection.process == process)).all()
-    for conn, login in rows:
-        if login is None or login.user_id != conn.user_id or not accounts.is_live(login):
-            lost.append((conn.sid, "logged_out"))
-        elif conn.session_id is not None:
-            session = db.session.get(PracticeSession, conn.session_id)
-            if session is None or access.role_for(login.user, session.couple, live=True) != conn.role:
-                lost.append((conn.sid, "access_revoked"))
+    as (sid, reason): a logout, leaving the couple, or a revoked consent.
+
+    Set-based: two statements per pass, whatever the number of sockets, returning only the lost
+    sids. The rules are accounts.is_live and access.role_for(live=True), written in SQL."""
+    at = utcnow()
+    idle_cutoff = at - current_app.config["SESSION_IDLE_TIMEOUT"]
+    mine = Connection.process == process
+    login_ended = or_(
+        AuthSession.id.is_(None), User.id.is_(None), AuthSession.user_id != Connection.user_id,
+        AuthSession.revoked_at.is_not(None), AuthSession.expires_at <= at, User.deleted_at.is_not(None),
+        and_(AuthSession.kind == "cookie", AuthSession.last_seen_at < idle_cutoff))
+    logged_out = set(db.session.scalars(select(Connection.sid).outerjoin(
+        AuthSession, AuthSession.id == Connection.auth_session_id).outerjoin(
+        User, User.id == AuthSession.user_id).where(mine, login_ended)))
+    partner_seat = exists().where(CoupleMember.active_user_id == Connection.user_id,
+                                  CoupleMember.couple_id == PracticeSession.couple_id,
+                                  CoupleMember.seat == Connection.role)
+    observer_link = exists().where(TherapistLink.couple_id == PracticeSession.couple_id,
+                                   TherapistLink.therapist_id == Connection.user_id, _link_active())
+    role_kept = or_(and_(User.role == "therapist", Connection.role == "therapist", observer_link),
+                    and_(User.role != "therapist", partner_seat))
+    revoked = db.session.scalars(select(Connection.sid).join(
+        User, User.id == Connection.user_id).outerjoin(
+        PracticeSession, PracticeSession.id == Connection.session_id).where(
+        mine, Connection.session_id.is_not(None), or_(PracticeSession.id.is_(None), not_(role_kept))))
+    lost = [(sid, "logged_out") for sid in sorted(logged_out)]
+    lost += [(sid, "access_revoked") for sid in sorted(set(revoked) - logged_out)]
     db.session.rollback()
     return lost
-

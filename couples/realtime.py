@@ -14,12 +14,13 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import disconnect, join_room, leave_room
 from marshmallow import ValidationError
+from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 
 from . import accounts, audit, practice, ratelimit
 from .errors import DomainError, invalid
 from .extensions import db, socketio
-from .models import AuthSession, PracticeSession, utcnow
+from .models import AuthSession, Connection, PracticeSession, User, utcnow
 from .practice_schemas import ActionSchema, HeartbeatSchema, JoinSchema, LeaveSchema
 
 # Names this process's sockets in the connections table (the sweeper checks only its own).
@@ -112,10 +113,15 @@ def _database_unavailable(err: Exception) -> bool:
 
 
 def _reauthorise():
-    """The socket's user, reloaded: its login must still be live. Else it is disconnected."""
-    conn = practice.connection(request.sid)
-    login = db.session.get(AuthSession, conn.auth_session_id) if conn is not None else None
-    if login is None or login.user_id != conn.user_id or not accounts.is_live(login):
+    """The socket's user, reloaded: its login must still be live. Else it is disconnected.
+
+    One statement: the socket's row, its login and the user, joined (checked again on every event)."""
+    found = db.session.execute(select(Connection, AuthSession, User).outerjoin(
+        AuthSession, AuthSession.id == Connection.auth_session_id).outerjoin(
+        User, User.id == AuthSession.user_id).where(Connection.sid == request.sid).execution_options(
+        populate_existing=True)).first()
+    conn, login, owner = found if found is not None else (None, None, None)
+    if login is None or owner is None or login.user_id != conn.user_id or not accounts.is_live(login):
         disconnect()
         raise DomainError("unauthenticated", "Your login has ended. Please log in again.", 401)
     user = login.user
@@ -128,8 +134,7 @@ def _reauthorise():
 
 def _joined(user, conn, public_id):
     """The session this socket joined and the user's live role in it (checked again now)."""
-    session = practice.find(public_id)
-    role = practice.role_in(user, session, live=True)
+    session, role = practice.find_live_role(user, public_id)
     if conn.session_id != session.id or conn.role != role:
         raise DomainError("not_joined", "Join the session first.", 409)
     return session, role
@@ -140,8 +145,7 @@ def _joined(user, conn, public_id):
 
 @_handler("join", JoinSchema)
 def on_join(user, conn, payload):
-    session = practice.find(payload["session_id"])
-    role = practice.role_in(user, session, live=True)
+    session, role = practice.find_live_role(user, payload["session_id"])
     left = practice.enter(request.sid, session, role)
     if left is not None:
         _leave_rooms(left)
@@ -162,7 +166,7 @@ def on_action(user, conn, payload):
     if role == "therapist":
         raise DomainError("observer_read_only", "Observers can watch but not act.", 403)
     outcome = practice.apply_action(user, session.id, role, payload["id"], payload["kind"],
-                                    payload["step"], payload["data"])
+                                    payload["step"], payload["data"], loaded=session)
     broadcast(outcome)
     return outcome.ack
 
