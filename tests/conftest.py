@@ -9,21 +9,11 @@ from sqlalchemy import create_engine, text
 
 from couples import create_app
 from couples.extensions import db
-
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
-REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+from support.server import migrate
+from support.services import postgres_database as _postgres_database
 
 # Cheap but real Argon2id for tests (the OWASP minimum: 19 MiB, t=2).
 FAST_HASH = {"ARGON2_MEMORY_KIB": 19456, "ARGON2_TIME_COST": 2}
-
-
-def service_unavailable(what: str, err: Exception):
-    """Skip (on a laptop without the service) or fail (in CI, REQUIRE_SERVICES=1)."""
-    msg = f"{what} is not reachable: {err}"
-    if REQUIRE_SERVICES:
-        pytest.fail(msg + " (REQUIRE_SERVICES=1: this suite may not skip)")
-    pytest.skip(msg)
 
 
 def base_config(url: str, tmp_path) -> dict:
@@ -32,32 +22,11 @@ def base_config(url: str, tmp_path) -> dict:
             "REDIS_URL": None, "RATELIMIT_STORAGE_URI": "memory://", **FAST_HASH}
 
 
-def migrate(url: str) -> None:
-    """Build the schema with the real Alembic migrations (create_all is never used)."""
-    from flask_migrate import upgrade
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "ASYNC_MODE": "threading",
-                      "REDIS_URL": None})
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def postgres_database():
     """A database of our own on the local PostgreSQL, migrated once, dropped at the end."""
-    name = "couples_t_" + uuid.uuid4().hex[:10]
-    try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as err:  # noqa: BLE001 - any failure means the service is not usable
-        service_unavailable("PostgreSQL", err)
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    migrate(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with _postgres_database("couples_t_") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,7 @@
 """Bad input never gets a 500: every endpoint answers garbage with the one error shape."""
 import pytest
 
-
-def error_of(resp):
-    """The `error` object of the one error shape, asserting the shape on the way."""
-    body = resp.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "fields"}, body
-    return body["error"]
+from support.errors import error_of
 
 
 # Every endpoint of the accounts and couples API, with a valid-looking path.

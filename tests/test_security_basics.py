@@ -6,15 +6,9 @@ from sqlalchemy import select, text
 
 from couples.extensions import db
 from couples.models import AuthSession
+from support.errors import error_of
 
 PASSWORD = "correct horse battery"  # the default of the conftest.py helpers
-
-
-def error_of(resp):
-    """The `error` object of the one error shape, asserting the shape on the way."""
-    body = resp.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "fields"}, body
-    return body["error"]
 
 
 # --- SQLite durability ----------------------------------------------------------------------

@@ -5,19 +5,7 @@ from sqlalchemy import select
 from couples import access
 from couples.extensions import db
 from couples.models import TherapistLink, User
-
-
-def error_of(resp):
-    """The `error` object of the one error shape, asserting the shape on the way."""
-    body = resp.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "fields"}, body
-    return body["error"]
-
-
-def refused(resp, status, code):
-    err = error_of(resp)
-    assert (resp.status_code, err["code"]) == (status, code), err
-    return err
+from support.errors import refused
 
 
 @pytest.fixture

@@ -5,10 +5,12 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from support import browser as shared
+from support.browser import answer, connected  # noqa: F401 - the tests import them from here
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 WIDTHS = {"phone": (375, 800), "desktop": (1280, 900)}
-FORM = "#step-form"
 
 
 def check_page(page, name: str) -> None:
@@ -31,16 +33,7 @@ def check_page(page, name: str) -> None:
 
 def enter_room(person):
     """From the practice page: start the couple's session, or rejoin it."""
-    page = person.page
-    page.goto("/practice")
-    start = page.get_by_role("button", name="Start a session")
-    if start.count():
-        start.click()
-    else:
-        page.get_by_role("link", name="Rejoin the session").click()
-    page.wait_for_url("**/practice/*")
-    connected(page)
-    return page
+    return shared.enter_room(person.page)
 
 
 def observe(therapist, names):
@@ -52,30 +45,8 @@ def observe(therapist, names):
     return page
 
 
-def connected(page):
-    expect(page.locator("#connection-text")).to_have_text("Connected")
-
-
 def at_step(page, title):
     expect(page.locator("#step-title")).to_have_text(title)
-
-
-def answer(page, form=FORM, **fields):
-    """Fill the step's generic form by field name and send it."""
-    scope = page.locator(form)
-    expect(scope).to_be_visible()
-    for name, value in fields.items():
-        radios = scope.locator(f'input[type="radio"][name="{name}"]')
-        if radios.count():
-            wanted = ("true" if value else "false") if isinstance(value, bool) else str(value)
-            option = scope.locator(f'input[type="radio"][name="{name}"][value="{wanted}"]')
-            if option.count():
-                option.check()
-                continue
-            scope.locator(f'[data-own="{name}"]').fill(str(value))  # a feeling in one's own word
-            continue
-        scope.locator(f'[name="{name}"]').fill(str(value))
-    scope.locator('button[type="submit"]').click()
 
 
 def read_only(page):

@@ -4,91 +4,58 @@ Each person is a browser context logged in through the login page. Every page a 
 watched for console errors, page errors and CSP violations; `check_page` runs axe-core on it and
 saves screenshots at phone and desktop widths under tests/artifacts/.
 """
-import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
 sync_api = pytest.importorskip("playwright.sync_api")
 
+from browser_kit import ARTIFACTS, ROOT  # noqa: E402 - needs Playwright
+from support.browser import CHROMIUM, CHROMIUM_ARGS, log_in  # noqa: E402
+from support.server import EASY_LOGIN, ServerProcess, migrate  # noqa: E402
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(url: str, proc, timeout: float = 30) -> None:
-    import urllib.request
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the server did not start in time")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+PASSWORD = "browser-test-password-1"
 
 
-class Server:
-    def __init__(self, url, clock_file, people):
-        self.url, self.clock_file, self.people = url, clock_file, people
-
-    def shift_clock(self, seconds: float) -> None:
-        """Move the server's practice clock (COUPLES_CLOCK_FILE) forward; the sweeper fires timers."""
-        self.clock_file.write_text(str(seconds))
+def seed_people(app, count: int) -> dict:
+    """`count` couples of two partners, each couple linked to the one therapist (Dr Robin Lee)
+    through the pairing service; returns the emails and the password they share."""
+    from couples import accounts
+    from couples.extensions import db
+    from support.people import pair_and_link
+    out = {"password": PASSWORD, "couples": []}
+    with app.app_context():
+        therapist = accounts.register("therapist@test.example", PASSWORD, "Dr Robin Lee", "therapist")
+        for i in range(count):
+            a = accounts.register(f"a{i}@test.example", PASSWORD, ["Alex", "Jo", "Kim"][i % 3], "partner")
+            b = accounts.register(f"b{i}@test.example", PASSWORD, ["Sam", "Ria", "Lou"][i % 3], "partner")
+            pair_and_link(a, b, therapist)
+            db.session.commit()
+            out["couples"].append({"a": a.email, "b": b.email, "names": [a.display_name, b.display_name]})
+        out["therapist"] = therapist.email
+        db.session.remove()
+        db.engine.dispose()
+    return out
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
+    """The served app on a SQLite file with three seeded couples (`server.people`)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium is not installed at {CHROMIUM} (make chromium)")
     for asset in ("static/vendor/socket.io.esm.min.js", "static/vendor/chart.umd.min.js"):
         if not (ROOT / asset).exists():
             pytest.fail(f"{asset} is missing: run `make vendor`")
     tmp = tmp_path_factory.mktemp("browser")
-    port = _free_port()
-    clock = tmp / "clock"
-    clock.write_text("0")
-    env = {**os.environ, "SECRET_KEY": "browser-suite-" + os.urandom(8).hex(),
-           "DATABASE_URL": f"sqlite:///{tmp / 'couples.db'}", "COUPLES_ENV": "test",
-           "COUPLES_ASYNC_MODE": "eventlet", "COUPLES_ALLOWED_ORIGINS": f"http://127.0.0.1:{port}",
-           "COUPLES_CLOCK_FILE": str(clock), "COUPLES_SWEEP_INTERVAL": "0.3",
-           "COUPLES_LOGIN_RATE_LIMIT": "1000 per minute", "HOST": "127.0.0.1", "PORT": str(port),
-           "FLASK_APP": "app"}
-    env.pop("REDIS_URL", None)
-    run = lambda *args: subprocess.run(args, cwd=ROOT, env=env, check=True, capture_output=True, text=True)  # noqa: E731
-    run(sys.executable, "-m", "flask", "--app", "app", "db", "upgrade")
-    people = json.loads(run(sys.executable, str(ROOT / "tests" / "browser" / "seed.py"), "3").stdout)
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_for(f"http://127.0.0.1:{port}/login", proc)
-        yield Server(f"http://127.0.0.1:{port}", clock, people)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        shutil.copy(tmp / "server.log", ARTIFACTS / "server.log") if ARTIFACTS.exists() else None
+    url = f"sqlite:///{tmp / 'couples.db'}"
+    people = seed_people(migrate(url), 3)
+    with ServerProcess(tmp, url, env={"COUPLES_SWEEP_INTERVAL": "0.3", **EASY_LOGIN}) as server:
+        server.people = people
+        yield server
+    if ARTIFACTS.exists():
+        shutil.copy(server.log_path, ARTIFACTS / "server.log")
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +78,7 @@ class Person:
         self.context.set_default_timeout(10_000)
         self.errors = []
         self.page = self.new_page()
-        self.login(email, server.people["password"])
+        log_in(self.page, email, server.people["password"])
 
     def new_page(self):
         page = self.context.new_page()
@@ -129,13 +96,6 @@ class Person:
                 or "net::ERR_INTERNET_DISCONNECTED" in message.text:
             return
         self.errors.append(f"{self.label} console: {message.text} at {where} (page {page.url})")
-
-    def login(self, email, password):
-        self.page.goto("/login")
-        self.page.get_by_label("Email").fill(email)
-        self.page.get_by_label("Password").fill(password)
-        self.page.get_by_role("button", name="Log in").click()
-        self.page.wait_for_url("**/dashboard")
 
     def storage_contents(self) -> str:
         """Everything the browser keeps for this site (for the no-private-text-in-storage check)."""

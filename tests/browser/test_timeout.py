@@ -58,7 +58,7 @@ def test_timeout_from_the_greeting_with_a_pause_and_the_break_falling_due(people
     a.get_by_role("button", name="I'm ready to continue").click()
     at_step(a, "Break")
 
-    server.shift_clock(25 * 60 + 2)  # the sweeper fires the due timer; no sleeping for minutes
+    server.set_clock(25 * 60 + 2)  # the sweeper fires the due timer; no sleeping for minutes
     for page in (a, b, t):
         at_step(page, "Coming back")
     answer(a, arousal=3, ready=True)
@@ -99,4 +99,4 @@ def test_timeout_from_the_greeting_with_a_pause_and_the_break_falling_due(people
     expect(ria.page.get_by_role("heading", name="Time-out to calm down")).to_be_visible()
     assert ria.page.locator("#notes").count() == 0
     assert "Ria flooded quickly" not in ria.page.content()
-    server.shift_clock(0)
+    server.set_clock(0)

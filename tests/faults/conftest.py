@@ -2,28 +2,14 @@
 one), and a "world" (migrated DB, served process, seeded couple, connected peers)."""
 import os
 import random
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (for tests/support)
-
-from support import pg  # noqa: E402
-from support.server import ServerProcess  # noqa: E402
+from support import pg
+from support.server import ServerProcess
+from support.services import service_unavailable
 
 SEED = int(os.environ.get("FAULT_SEED", random.randrange(1_000_000)))
-
-
-def service_unavailable(what, err):
-    """tests/conftest.py's rule: skip on a laptop, fail with REQUIRE_SERVICES=1."""
-    root = Path(__file__).resolve().parents[1] / "conftest.py"
-    for mod in list(sys.modules.values()):
-        if getattr(mod, "__file__", None) and Path(mod.__file__).resolve() == root:
-            return mod.service_unavailable(what, err)
-    if os.environ.get("REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{what} is not reachable: {err} (REQUIRE_SERVICES=1: this suite may not skip)")
-    pytest.skip(f"{what} is not reachable: {err}")
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +37,6 @@ def sqlite_url(tmp_path):
 @pytest.fixture
 def pg_url(pg_cluster):
     return pg_cluster.new_database()
-
 
 
 @pytest.fixture(autouse=True)

@@ -80,14 +80,10 @@ def test_kill9_at_random_moments(backend, request, tmp_path, rng_seed):
     world.server.stop()
 
     log = checks.Log(db_url, world.w.session_id)
-    bad = checks.gap_free(log) + checks.applied_once(log) + driver.continuity
-    told = lost = acked = 0
-    for p in (world.alice, world.bob, world.theo):
-        n, lost_p, problems = checks.peer_matches_log(p, log)
-        told, lost, bad = told + n, lost + lost_p, bad + problems + p.problems
-    for p, uid in ((world.alice, world.w.ids["alice"]), (world.bob, world.w.ids["bob"])):
-        n, problems = checks.acked_actions_kept(p, uid, log)
-        acked, bad = acked + n, bad + problems
+    told, lost, acked, bad = checks.peers_against_log(
+        log, (world.alice, world.bob, world.theo),
+        ((world.alice, world.w.ids["alice"]), (world.bob, world.w.ids["bob"])))
+    bad = checks.gap_free(log) + checks.applied_once(log) + driver.continuity + bad
     fired, problems = checks.timers_once(log)
     bad += problems
     break_timer = [r for r in log.rows if r["type"] == "timer_fired"

@@ -26,7 +26,8 @@ from support import checks
 from support.clients import Duo
 from support.driver import Driver
 from support.proxy import Proxy
-from support.server import ServerProcess, migrate, seed
+from support.people import seed_session
+from support.server import ServerProcess, migrate
 from support.world import NAMES
 from support.clients import Peer
 
@@ -35,13 +36,12 @@ BLACKHOLE_SECONDS = 30
 
 
 def _world(tmp_path, pg_cluster, pg_url):
-    migrate(pg_url)
-    from support.server import test_app
+    app = migrate(pg_url)
     proxy = Proxy(("127.0.0.1", pg_cluster.port))
     app_url = pg_url.replace(f":{pg_cluster.port}/", f":{proxy.port}/")
     server = ServerProcess(tmp_path, app_url)
     server.start()
-    w = seed(test_app(pg_url), server.url)
+    w = seed_session(app, server.url)
     peers = {n: Peer(n, r, w.tokens[n], w.session_id, server.url) for n, r in NAMES}
     for p in peers.values():
         p.connect()
@@ -107,14 +107,9 @@ def _drive_through(driver, fault, seconds_after=8, budget=120):
 
 def _verify(name, pg_url, server, pid, w, peers, driver, watch, ok_after, extra=""):
     log = checks.Log(pg_url, w.session_id)
-    bad = checks.gap_free(log) + checks.applied_once(log) + driver.continuity + watch.early
-    told = lost = acked = 0
-    for p in peers.values():
-        n, lost_p, problems = checks.peer_matches_log(p, log)
-        told, lost, bad = told + n, lost + lost_p, bad + problems + p.problems
-    for n_, uid in (("alice", w.ids["alice"]), ("bob", w.ids["bob"])):
-        n, problems = checks.acked_actions_kept(peers[n_], uid, log)
-        acked, bad = acked + n, bad + problems
+    told, lost, acked, bad = checks.peers_against_log(
+        log, peers.values(), ((peers["alice"], w.ids["alice"]), (peers["bob"], w.ids["bob"])))
+    bad = checks.gap_free(log) + checks.applied_once(log) + driver.continuity + watch.early + bad
     unclear = {c: n for c, n in watch.codes.items() if c in ("server_error",)}
     print(f"\nDB FAULT SUMMARY fault={name} {extra} app_restarted={server.pid != pid} "
           f"no_ack_sends={driver.no_acks} error_acks={dict(watch.codes)} acks_checked_committed={watch.checked} "

@@ -21,11 +21,12 @@ import requests
 from hypothesis import HealthCheck, Phase, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from couples import accounts, create_app, realtime
+from couples import create_app, realtime
 from couples.extensions import db, socketio
-from couples.models import Couple, CoupleMember, TherapistLink, utcnow
+from couples.models import utcnow
 from support import checks
 from support.clients import Duo, Peer, answer_for
+from support.people import seed_couple
 from support.driver import Driver
 from support.reload import compare
 from support.server import migrate
@@ -72,22 +73,7 @@ class LiveEqualsReloaded(RuleBasedStateMachine):
             "RATELIMIT_ENABLED": False, "SOCKET_RATE_LIMIT": False, "REDIS_URL": None,
             "RATELIMIT_STORAGE_URI": "memory://", "ARGON2_MEMORY_KIB": 19456, "ARGON2_TIME_COST": 2,
             "CLOCK": self.clock})
-        with self.app.app_context():
-            tag = uuid.uuid4().hex[:6]
-            users = {n: accounts.register(f"{n}.{tag}@example.com", "correct horse battery", n.title(),
-                                          "therapist" if n == "theo" else "partner") for n in ROLES}
-            couple = Couple()
-            db.session.add(couple)
-            db.session.flush()
-            for seat, n in (("a", "alice"), ("b", "bob")):
-                db.session.add(CoupleMember(couple_id=couple.id, user_id=users[n].id, seat=seat,
-                                            active_user_id=users[n].id))
-            db.session.add(TherapistLink(couple_id=couple.id, therapist_id=users["theo"].id,
-                                         consent_a_at=utcnow(), consent_b_at=utcnow(),
-                                         live_key=f"{couple.id}:{users['theo'].id}"))
-            db.session.commit()
-            self.tokens = {n: accounts.start_login(u, "token") for n, u in users.items()}
-            db.session.remove()
+        self.tokens = seed_couple(self.app, tuple(ROLES), tag=uuid.uuid4().hex[:6]).tokens
         http = self.app.test_client()
         resp = http.post("/api/v1/sessions", headers=self.auth("alice"), json={})
         assert resp.status_code == 201, resp.get_json()

@@ -82,14 +82,10 @@ def test_connections_cut_at_random_points(tmp_path, sqlite_url, rng_seed):
         p.close()
 
     log = checks.Log(sqlite_url, world.w.session_id)
-    bad = checks.gap_free(log) + checks.applied_once(log) + driver.continuity
-    told = lost = acked = 0
-    for p in (world.alice, world.bob, world.theo):
-        n, lost_p, problems = checks.peer_matches_log(p, log)
-        told, lost, bad = told + n, lost + lost_p, bad + problems + p.problems
-    for p, uid in ((world.alice, world.w.ids["alice"]), (world.bob, world.w.ids["bob"])):
-        n, problems = checks.acked_actions_kept(p, uid, log)
-        acked, bad = acked + n, bad + problems
+    told, lost, acked, bad = checks.peers_against_log(
+        log, (world.alice, world.bob, world.theo),
+        ((world.alice, world.w.ids["alice"]), (world.bob, world.w.ids["bob"])))
+    bad = checks.gap_free(log) + checks.applied_once(log) + driver.continuity + bad
     dups = sum(1 for p in (world.alice, world.bob) for _, a in p.ack_history if a.get("duplicate"))
     replays = sum(len(p.replays) for p in (world.alice, world.bob, world.theo))
     replayed = sum(len(s) for p in (world.alice, world.bob, world.theo) for _, s in p.replays)

@@ -3,44 +3,27 @@ throwaway database on the machine's PostgreSQL and the Redis message queue, the 
 runs behind nginx. Each process has its own port; all of them read one clock-offset file, so a
 test moves every process's practice clock together (COUPLES_ENV=test, COUPLES_CLOCK_FILE).
 """
-import uuid
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from .mp_support import (PG_ADMIN_URL, REDIS_URL, Api, AppProcess, PresencePeer, free_port, migrate,
-                        service_unavailable, sign_up)
+from support.people import Api, sign_up
+from support.server import EASY_LOGIN, ServerProcess, free_port
+from support.services import postgres_database, redis_database
+
+from .mp_support import PRESENCE_TTL, REDIS_URL, PresencePeer
 
 
 @pytest.fixture(scope="module")
 def mp_database():
     """A throwaway database on the local PostgreSQL, migrated, dropped at the end."""
-    name = "couples_mp_" + uuid.uuid4().hex[:10]
-    try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as err:  # noqa: BLE001 - any failure means the service is not usable
-        service_unavailable("PostgreSQL", err)
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    migrate(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with postgres_database("couples_mp_") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def redis_queue():
-    try:
-        import redis
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
-        client.ping()
-    except Exception as err:  # noqa: BLE001
-        service_unavailable("Redis", err)
-    client.flushdb()  # our own db number: rate-limit counters from an earlier run
-    return REDIS_URL
+    return redis_database(REDIS_URL)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +34,10 @@ def cluster(mp_database, redis_queue, tmp_path_factory):
     clock.write_text("0")
     ports = [free_port() for _ in range(3)]
     origins = [f"http://127.0.0.1:{p}" for p in ports]
-    procs = [AppProcess(f"server{i + 1}", tmp, mp_database, p, origins, clock) for i, p in enumerate(ports)]
+    env = {"REDIS_URL": redis_queue, "SECRET_KEY": "mp-shared-secret",
+           "COUPLES_PRESENCE_TTL": str(PRESENCE_TTL), **EASY_LOGIN}
+    procs = [ServerProcess(tmp, mp_database, port=p, origins=origins, env=env, name=f"server{i + 1}",
+                           clock_file=clock) for i, p in enumerate(ports)]
     try:
         for p in procs:
             p.start()
@@ -59,12 +45,9 @@ def cluster(mp_database, redis_queue, tmp_path_factory):
         for p in procs:
             p.stop()
         raise
-    c = SimpleNamespace(procs=procs, db_url=mp_database, clock=clock, tmp=tmp)
-
-    def shift_clock(seconds):
-        clock.write_text(str(float(clock.read_text() or 0) + seconds))
-    c.shift_clock = shift_clock
-    yield c
+    # one clock file for all three: moving the first process's clock moves them all
+    yield SimpleNamespace(procs=procs, db_url=mp_database, clock=clock, tmp=tmp,
+                          shift_clock=lambda seconds: procs[0].shift_clock(seconds=seconds))
     for p in procs:
         p.stop()
     failed = [p for p in procs if "Traceback" in p.output()]
@@ -78,7 +61,7 @@ def couple(cluster):
     they pair, link and consent through the real API, each on their own process, and Alice
     starts a practice session. Nothing is written behind the app's back."""
     s1, s2, s3 = (p.url for p in cluster.procs)
-    alice, bob, theo = sign_up(s1, "alice", "partner"), sign_up(s2, "bob", "partner"), sign_up(s3, "theo", "therapist")
+    alice, bob, theo = sign_up(s1, "alice"), sign_up(s2, "bob"), sign_up(s3, "theo")
     status = Api(s1, alice.token).call("POST", "/api/v1/couple", {})
     Api(s2, bob.token).call("POST", "/api/v1/couple/join", {"code": status["invitation"]["code"]})
     link = Api(s1, alice.token).call("POST", "/api/v1/couple/therapists", {"email": theo.email})

@@ -9,9 +9,10 @@ import random
 import time
 
 import pytest
-from .mp_support import PRESENCE_TTL, Api, PresencePeer, wait_for
+from .mp_support import PRESENCE_TTL, PresencePeer, wait_for
 from support.checks import Log, acked_actions_kept, applied_once, gap_free, peer_matches_log, timers_once
 from support.clients import Duo
+from support.people import Api
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

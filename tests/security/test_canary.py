@@ -8,7 +8,6 @@ pause reason; their therapist observes and opens the transcript; a python-socket
 sends canaries in refused actions (bad payloads are the likeliest to be logged).
 """
 import json
-import os
 import uuid
 from pathlib import Path
 
@@ -16,8 +15,6 @@ import pytest
 import requests
 import socketio as sio_client
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 ROOT = Path(__file__).resolve().parents[2]
 CANARIES = {"feeling": "zqcanaryfeel", "greeting": "zq-canary-greeting-7731",
             "reason": "zq-canary-private-reason-4410", "refused": "zq-canary-refused-9902"}
@@ -45,6 +42,7 @@ def _socket_canaries(live):
 def _browser_run(live):
     """The partners' and therapist's browsers; returns every URL requested and what each stores."""
     sync_api = pytest.importorskip("playwright.sync_api")
+    from support.browser import CHROMIUM, CHROMIUM_ARGS, answer, enter_room, log_in
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium is not installed at {CHROMIUM}")
     if not (ROOT / "static/vendor/socket.io.esm.min.js").exists():
@@ -52,7 +50,7 @@ def _browser_run(live):
     expect = sync_api.expect
     urls, stores = [], []
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         people = {}
         for name in ("alice", "bob", "theo"):
             ctx = browser.new_context(base_url=live.url)
@@ -60,36 +58,25 @@ def _browser_run(live):
             page = ctx.new_page()
             page.on("request", lambda r: urls.append(r.url))
             page.on("websocket", lambda ws: urls.append(ws.url))
-            page.goto("/login")
-            page.get_by_label("Email").fill(f"{name}@example.com")
-            page.get_by_label("Password").fill(live.people["password"])
-            page.get_by_role("button", name="Log in").click()
-            page.wait_for_url("**/dashboard")
+            log_in(page, f"{name}@example.com", live.people["password"])
             people[name] = (ctx, page)
         a, b = people["alice"][1], people["bob"][1]
         for page in (a, b):
-            page.goto("/practice")
-            start = page.get_by_role("button", name="Start a session")
-            if start.count():
-                start.click()
-            else:
-                page.get_by_role("link", name="Rejoin the session").click()
-            page.wait_for_url("**/practice/*")
-            expect(page.locator("#connection-text")).to_have_text("Connected")
+            enter_room(page)
         t = people["theo"][1]
         t.goto(a.url)
         expect(t.locator("#connection-text")).to_have_text("Connected")
         for page in (a, b):
-            _answer(page, safe=True)
+            answer(page, safe=True)
         expect(a.locator("#step-title")).to_have_text("Choose an exercise")
         a.get_by_role("button", name="Start: Greeting ritual").click()
         expect(a.locator("#step-title")).to_have_text("Check-in")
-        _answer(a, suds=3, connected=6, feeling=CANARIES["feeling"])
-        _answer(b, suds=4, connected=5)
+        answer(a, suds=3, connected=6, feeling=CANARIES["feeling"])
+        answer(b, suds=4, connected=5)
         expect(a.locator("#step-title")).to_have_text("Who goes first")
-        _answer(a, first="me")
+        answer(a, first="me")
         expect(a.locator("#step-title")).to_have_text("Greeting")
-        _answer(a, greeting=f"Hello you ({CANARIES['greeting']})")
+        answer(a, greeting=f"Hello you ({CANARIES['greeting']})")
         expect(b.locator("#timeline")).to_contain_text(CANARIES["greeting"])
         a.locator("#pause-reason-box summary").click()
         a.locator("#pause-reason").fill(CANARIES["reason"])
@@ -102,22 +89,6 @@ def _browser_run(live):
             stores.append((name, _storage(ctx, page)))
         browser.close()
     return urls, stores
-
-
-def _answer(page, **fields):
-    form = page.locator("#step-form")
-    for name, value in fields.items():
-        radios = form.locator(f'input[type="radio"][name="{name}"]')
-        if radios.count():
-            wanted = ("true" if value else "false") if isinstance(value, bool) else str(value)
-            option = form.locator(f'input[type="radio"][name="{name}"][value="{wanted}"]')
-            if option.count():
-                option.check()
-            else:
-                form.locator(f'[data-own="{name}"]').fill(str(value))
-            continue
-        form.locator(f'[name="{name}"]').fill(str(value))
-    form.locator('button[type="submit"]').click()
 
 
 def _storage(ctx, page) -> str:

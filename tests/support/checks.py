@@ -110,6 +110,21 @@ def acked_actions_kept(peer, user_id, log: Log) -> tuple[int, list]:
     return n, bad
 
 
+def peers_against_log(log: Log, peers, partners) -> tuple[int, int, int, list]:
+    """`peer_matches_log` for every peer and `acked_actions_kept` for each (partner peer, user id),
+    summed: (events told, of those lost, actions acknowledged, violations with the peers' own
+    wire problems)."""
+    told = lost = acked = 0
+    bad = []
+    for p in peers:
+        n, lost_p, problems = peer_matches_log(p, log)
+        told, lost, bad = told + n, lost + lost_p, bad + problems + p.problems
+    for p, uid in partners:
+        n, problems = acked_actions_kept(p, uid, log)
+        acked, bad = acked + n, bad + problems
+    return told, lost, acked, bad
+
+
 def applied_once(log: Log) -> list:
     """No step answer applied twice: one step_submitted per (step_id, by)."""
     c = Counter((r["data"].get("step_id"), r["data"].get("by")) for r in log.rows if r["type"] == "step_submitted")

@@ -1,5 +1,7 @@
-"""`python app.py` (eventlet) as a real process that a test can `kill -9` and start again on the
-same port and database. Seeding happens in-process against the same database."""
+"""`python app.py` (eventlet) as a real process on a free port: what every live suite serves.
+A test can `kill -9` it and start it again on the same port and database, move its practice
+clock (COUPLES_ENV=test reads COUPLES_CLOCK_FILE) and read its log. Seeding happens in-process
+against the same database, through `app_on`."""
 import os
 import signal
 import socket
@@ -9,11 +11,12 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+# Suites that log people in many times from one address would otherwise meet the login limit.
+EASY_LOGIN = {"COUPLES_LOGIN_RATE_LIMIT": "1000 per minute"}
 
 
 def free_port() -> int:
@@ -22,7 +25,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_app(db_url: str):
+def app_on(db_url: str):
     """The test side of a database: an app object for seeding and reading (cheap Argon2)."""
     from couples import create_app
     return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "ASYNC_MODE": "threading",
@@ -31,10 +34,12 @@ def test_app(db_url: str):
 
 
 def migrate(db_url: str):
+    """Build the schema with the real Alembic migrations (create_all is never used); returns
+    `app_on` on that database."""
     from flask_migrate import upgrade
 
     from couples.extensions import db
-    app = test_app(db_url)
+    app = app_on(db_url)
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -42,20 +47,26 @@ def migrate(db_url: str):
 
 
 class ServerProcess:
-    """One served app. `kill9()` then `start()` is a crash and a restart (same port, same DB)."""
+    """One served app. `kill9()` then `start()` is a crash and a restart (same port, same DB).
+
+    `env` adds to or overrides the defaults below (REDIS_URL only from there, never inherited);
+    processes meant to act as one deployment share `clock_file` and a SECRET_KEY in `env`."""
 
     started: list = []  # every instance that ran, so a fixture can stop leftovers
 
-    def __init__(self, tmp: Path, db_url: str, *, port: int | None = None, origins=(), env=None):
-        self.tmp, self.db_url = Path(tmp), db_url
+    def __init__(self, tmp: Path, db_url: str, *, port: int | None = None, origins=(), env=None,
+                 name: str = "server", clock_file: Path | None = None):
+        self.tmp, self.db_url, self.name = Path(tmp), db_url, name
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.clock_file = self.tmp / "clock_offset"
-        self.clock_file.write_text("0")
-        self.log_path = self.tmp / "server.log"
-        self.origins = [self.url, *origins]
+        if clock_file is None:
+            clock_file = self.tmp / f"{name}.clock_offset"
+            clock_file.write_text("0")
+        self.clock_file = clock_file
+        self.log_path = self.tmp / f"{name}.log"
+        self.origins = list(dict.fromkeys([self.url, *origins]))
         self.extra_env = env or {}
-        self.secret = "fault-" + uuid.uuid4().hex
+        self.secret = "live-" + uuid.uuid4().hex
         self.proc = None
         self.starts = 0
 
@@ -64,12 +75,13 @@ class ServerProcess:
         return self.url
 
     def start(self, timeout: float = 30):
-        env = {**os.environ, "COUPLES_ASYNC_MODE": "eventlet", "DATABASE_URL": self.db_url,
-               "HOST": "127.0.0.1", "PORT": str(self.port), "COUPLES_ENV": "test",
-               "COUPLES_ALLOWED_ORIGINS": ",".join(self.origins),
-               "COUPLES_CLOCK_FILE": str(self.clock_file), "SECRET_KEY": self.secret,
-               "COUPLES_SWEEP_INTERVAL": "0.2", **self.extra_env}
-        env.pop("REDIS_URL", None)
+        """Start and wait until it answers HTTP; returns how long that took."""
+        env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+        env.update({"COUPLES_ASYNC_MODE": "eventlet", "DATABASE_URL": self.db_url,
+                    "HOST": "127.0.0.1", "PORT": str(self.port), "COUPLES_ENV": "test",
+                    "COUPLES_ALLOWED_ORIGINS": ",".join(self.origins),
+                    "COUPLES_CLOCK_FILE": str(self.clock_file), "SECRET_KEY": self.secret,
+                    "COUPLES_SWEEP_INTERVAL": "0.2", **self.extra_env})
         log = open(self.log_path, "a")
         log.write(f"\n===== start #{self.starts + 1} =====\n")
         log.flush()
@@ -82,13 +94,25 @@ class ServerProcess:
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
             if self.proc.poll() is not None:
-                raise RuntimeError("server exited:\n" + self.output()[-4000:])
+                raise RuntimeError(f"{self.name} exited:\n" + self.output()[-4000:])
             try:
                 requests.get(self.url + "/", timeout=1)
                 return time.monotonic() - t0
             except requests.RequestException:
                 time.sleep(0.05)
-        raise RuntimeError("server did not answer:\n" + self.output()[-4000:])
+        raise RuntimeError(f"{self.name} did not answer:\n" + self.output()[-4000:])
+
+    def __enter__(self):
+        """`with ServerProcess(...) as server:` started, and stopped on the way out."""
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
     def kill9(self):
         """SIGKILL: no atexit, no flush, no clean socket close."""
@@ -118,38 +142,10 @@ class ServerProcess:
             return ""
 
     def shift_clock(self, **delta):
+        """Move the practice clock forward (seconds=, minutes=) from where it is."""
         now = float(self.clock_file.read_text() or 0)
         self.clock_file.write_text(str(now + timedelta(**delta).total_seconds()))
 
-
-def seed(app, url: str) -> SimpleNamespace:
-    """Alice ('a') and Bob ('b') in a couple, their consented therapist Theo; tokens; and a
-    practice session started over HTTP (so the served process is the one that creates it)."""
-    from couples import accounts
-    from couples.extensions import db
-    from couples.models import Couple, CoupleMember, TherapistLink, utcnow
-    tag = uuid.uuid4().hex[:8]
-    with app.app_context():
-        users = {name: accounts.register(f"{name}.{tag}@example.com", "correct horse battery",
-                                         name.title(), "therapist" if name == "theo" else "partner")
-                 for name in ("alice", "bob", "theo")}
-        couple = Couple()
-        db.session.add(couple)
-        db.session.flush()
-        for seat, name in (("a", "alice"), ("b", "bob")):
-            uid = users[name].id
-            db.session.add(CoupleMember(couple_id=couple.id, user_id=uid, seat=seat, active_user_id=uid))
-        stamp = utcnow()
-        db.session.add(TherapistLink(couple_id=couple.id, therapist_id=users["theo"].id,
-                                     consent_a_at=stamp, consent_b_at=stamp,
-                                     live_key=f"{couple.id}:{users['theo'].id}"))
-        db.session.commit()
-        tokens = {name: accounts.start_login(u, "token") for name, u in users.items()}
-        ids = {name: u.id for name, u in users.items()}
-        couple_id = couple.id
-        db.session.remove()
-    resp = requests.post(url + "/api/v1/sessions", headers={"Authorization": f"Bearer {tokens['alice']}"},
-                         json={}, timeout=10)
-    assert resp.status_code in (200, 201), resp.text
-    return SimpleNamespace(tokens=tokens, ids=ids, couple_id=couple_id,
-                           session_id=resp.json()["session"]["id"])
+    def set_clock(self, seconds: float):
+        """Put the practice clock `seconds` ahead of real time (0: back to real time)."""
+        self.clock_file.write_text(str(seconds))

@@ -3,7 +3,8 @@ from types import SimpleNamespace
 
 from .clients import Peer
 from .proxy import Proxy
-from .server import ServerProcess, free_port, migrate, seed
+from .people import seed_session
+from .server import ServerProcess, free_port, migrate
 
 NAMES = (("alice", "a"), ("bob", "b"), ("theo", "therapist"))
 
@@ -17,7 +18,7 @@ def make_world(tmp_path, db_url, *, server_env=None, proxy_peers=False):
     server = ServerProcess(tmp_path, db_url, port=port, env=server_env,
                            origins=[p.url for p in proxies.values()])
     server.start()
-    w = seed(app, server.url)
+    w = seed_session(app, server.url)
     peers = {name: Peer(name, role, w.tokens[name], w.session_id,
                         proxies[name].url if name in proxies else server.url)
              for name, role in NAMES}
