@@ -5,8 +5,9 @@ from . import accounts, models  # noqa: F401  (models registers the tables)
 from .config import Config, engine_options, normalise_db_url
 from .database import configure_engine
 from .errors import register_error_handlers
-from .extensions import csrf, db, limiter, login_manager, migrate, socketio
+from .extensions import TextPacket, csrf, db, limiter, login_manager, migrate, socketio
 from .security import register_security_headers
+from .times import register_time_filters
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -44,10 +45,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         message_queue=app.config["REDIS_URL"],
         cors_allowed_origins=app.config["ALLOWED_ORIGINS"],
         max_http_buffer_size=app.config["MAX_SOCKET_MESSAGE"],
-        logger=False, engineio_logger=False,
+        logger=False, engineio_logger=False, serializer=TextPacket,
     )
     register_error_handlers(app)
     register_security_headers(app)
+    register_time_filters(app)
     return app
 
 

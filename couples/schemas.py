@@ -5,14 +5,15 @@ exactly which attributes leave the server, so a new model column never leaks by 
 """
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from .fields import StrictSchema, Text, valid_unicode
+from .fields import PlainText, StrictSchema, Text, valid_unicode, visible_only
 
 ROLES = ("partner", "therapist")
 PASSWORD_MIN = 10
 
 
 def Email(**kwargs):
-    return fields.Email(validate=validate.Length(max=254, error="Use at most 254 characters."),
+    """An email address; a therapist's is shown to the couples who invite them."""
+    return fields.Email(validate=[validate.Length(max=254, error="Use at most 254 characters."), visible_only],
                         error_messages={"invalid": "Enter an email address like name@example.com."}, **kwargs)
 
 
@@ -32,7 +33,7 @@ def Code(**kwargs):
 class RegisterSchema(StrictSchema):
     email = Email(required=True)
     password = Password(required=True)
-    display_name = Text(max_length=80, required=True)
+    display_name = PlainText(max_length=80, required=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES, error="Choose partner or therapist."))
 
 

@@ -1,4 +1,6 @@
 """Registering, logging in and out, and bearer tokens: the stories and their refusals."""
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -49,6 +51,16 @@ def test_registration_form_shows_each_problem_beside_its_field(client, data, fie
     assert resp.status_code == 422
     assert f'id="{field}-error"'.encode() in resp.data or b'id="role-error"' in resp.data
     assert b"Please check the following" in resp.data
+
+
+def test_the_registration_form_refuses_an_invisible_direction_change_beside_the_name(client):
+    form = {"email": "a@example.com", "password": PASSWORD, "display_name": "Sam\u202eeivl", "role": "partner"}
+    resp = client.post("/register", data=form)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'aria-invalid="true"' in page
+    beside = re.search(r'<p class="error-message" id="display_name-error">([^<]*)</p>', page)
+    assert beside and "invisible character U+202E (right-to-left override)" in beside.group(1)
+    assert '<a href="#display_name">Remove the invisible character' in page
 
 
 def test_registering_an_email_twice_is_refused(client, register):
@@ -167,6 +179,49 @@ def test_api_registration_refusals(client, change, field):
     resp = client.post("/api/v1/accounts", json=data)
     err = error_of(resp)
     assert resp.status_code == 422 and err["code"] == "invalid_input" and field in err["fields"]
+
+
+# Each one can make a name read differently from what it is, or hide a line break in it.
+INVISIBLE = {"right-to-left override": "\u202e", "left-to-right embedding": "\u202a",
+             "pop directional formatting": "\u202c", "right-to-left isolate": "\u2067",
+             "first strong isolate": "\u2068", "pop directional isolate": "\u2069",
+             "left-to-right mark": "\u200e", "right-to-left mark": "\u200f", "arabic letter mark": "\u061c",
+             "zero width space": "\u200b", "byte order mark": "\ufeff", "soft hyphen": "\u00ad",
+             "line separator": "\u2028", "newline": "\n", "tab": "\t", "C1 next line": "\x85",
+             "C0 escape": "\x1b"}
+
+
+@pytest.mark.parametrize("char", INVISIBLE.values(), ids=INVISIBLE.keys())
+def test_api_registration_refuses_invisible_characters_in_a_name(client, char):
+    data = {"email": "a@example.com", "password": PASSWORD, "display_name": f"Sam{char}Lee", "role": "partner"}
+    resp = client.post("/api/v1/accounts", json=data)
+    err = error_of(resp)
+    assert resp.status_code == 422 and err["code"] == "invalid_input" and set(err["fields"]) == {"display_name"}
+    assert err["fields"]["display_name"].startswith(f"Remove the invisible character U+{ord(char):04X} (")
+    assert "how this text looks to other people" in err["fields"]["display_name"]
+
+
+def test_a_therapist_email_shown_to_couples_cannot_hide_a_direction_change(client):
+    data = {"email": "dr@moc.\u202eexample.com", "password": PASSWORD, "display_name": "Dr Kim", "role": "therapist"}
+    err = error_of(client.post("/api/v1/accounts", json=data))
+    assert err["code"] == "invalid_input" and "U+202E" in err["fields"]["email"]
+
+
+@pytest.mark.parametrize("name", ["Zo\u00eb", "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627",
+                                  "\u05e0\u05d5\u05e2\u05d4", "Sam \U0001f469\u200d\U0001f469\u200d\U0001f467",
+                                  "\u0915\u094d\u200d\u0937"])
+def test_names_in_any_script_with_their_joiners_are_welcome(client, name):
+    resp = client.post("/api/v1/accounts", json={"email": "a@example.com", "password": PASSWORD,
+                                                   "display_name": name, "role": "partner"})
+    assert resp.status_code == 201 and resp.get_json()["display_name"] == name
+
+
+def test_a_name_stored_before_the_rule_still_logs_in_and_reads_back_unchanged(client, make_user, api_as):
+    older = make_user("sam@example.com", display_name="Sam\u202eLee")  # written without the schema
+    as_sam = api_as(older)
+    assert as_sam.get("/api/v1/me").get_json()["display_name"] == "Sam\u202eLee"
+    resp = client.post("/login", data={"email": "sam@example.com", "password": PASSWORD}, follow_redirects=True)
+    assert resp.status_code == 200 and "Hello, Sam\u202eLee" in resp.get_data(as_text=True)
 
 
 def test_api_registration_missing_fields(client):

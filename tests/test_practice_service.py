@@ -1,5 +1,7 @@
 """The practice service in-process: transactions, idempotency, races, timers, presence, access,
 and the HTTP API over it. A fake clock moves time without sleeping."""
+import json
+import re
 import threading
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -7,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from couples import accounts, audit, practice
+from couples import accounts, audit, practice, views_practice
 from couples.extensions import db
 from couples.models import (AuditEntry, AuthSession, ClientAction, Couple, CoupleMember, PracticeSession,
                             SessionEvent, TherapistLink, User, utcnow)
@@ -104,17 +106,19 @@ class Room:
         self.ok("bob", "safety", {"safe": True})
 
 
-def greeting_to_end(room):
+def greeting_to_end(room, before=({"suds": 3, "connected": 6}, {"suds": 2, "connected": 7}),
+                    after=({"suds": 1, "connected": 8}, {"suds": 1, "connected": 9})):
+    """A whole greeting ritual; `before` and `after` are (Alice's, Bob's) check-in and check-out."""
     room.ok("alice", "start_exercise", {"exercise": "greeting"})
-    room.submit("alice", {"suds": 3, "connected": 6})
-    room.submit("bob", {"suds": 2, "connected": 7})
+    room.submit("alice", before[0])
+    room.submit("bob", before[1])
     room.submit("alice", {"first": "me"})
     for who, data in (("alice", {"greeting": "Hi love"}), ("bob", {"greeting": "Hello you"}),
                       ("alice", {"day": "Busy"}), ("bob", {"day": "Calm"}),
                       ("alice", {"appreciation": "Your patience"}), ("bob", {"appreciation": "Your laugh"})):
         room.submit(who, data)
-    room.submit("alice", {"suds": 1, "connected": 8})
-    return room.submit("bob", {"suds": 1, "connected": 9})
+    room.submit("alice", after[0])
+    return room.submit("bob", after[1])
 
 
 # --------------------------------------------------------------------------- sessions
@@ -208,8 +212,8 @@ def test_a_stale_version_is_retried_and_loses_to_the_winner(app, world, ctx, mon
     room.submit("bob", {"suds": 1, "connected": 5})
     real_load, raced = practice._load, []
 
-    def load_then_bob_wins(session_id):
-        row = real_load(session_id)
+    def load_then_bob_wins(session_id, *rest):
+        row = real_load(session_id, *rest)
         if not raced:
             raced.append(1)
             with app.app_context():  # another request, its own session and connection
@@ -370,6 +374,101 @@ def test_the_transcript_is_a_fold_per_exercise(world, ctx):
     lines = [e["line"] for e in seg["entries"]]
     assert any("Alice (Greeting): greeting: Hi love" == line for line in lines)
     assert t["session"]["partners"] == {"a": "Alice", "b": "Bob"}
+
+
+def logged_in(app, who):
+    """A browser (cookie) client logged in as Alice, Bob or Theo, for the HTML pages."""
+    browser = app.test_client()
+    resp = browser.post("/login", data={"email": f"{who}@example.com", "password": "correct horse battery"})
+    assert resp.status_code == 302
+    return browser
+
+
+def test_transcript_times_are_utc_time_elements_that_say_so(app, world, clock):
+    with app.app_context():
+        room = Room(world)
+        pid = room.row().public_id
+        room.safe()
+        clock.advance(minutes=7, seconds=30)
+        greeting_to_end(room)
+    page = logged_in(app, "alice").get(f"/sessions/{pid}/transcript").get_data(as_text=True)
+    start = '<time class="local-time" datetime="2026-03-01T18:00:00Z"'
+    assert f'Session of {start} data-local-time="date">1 Mar 2026</time>' in page
+    assert f'started {start} data-local-time="time">18:00 UTC</time>' in page
+    assert '<time class="local-time" datetime="2026-03-01T18:07:30Z" data-local-time="time">18:07 UTC</time>' in page
+    assert '<script type="module" src="/static/js/local-time.js"></script>' in page
+
+
+def test_practice_history_and_the_progress_picker_say_utc_until_the_browser_localises_them(app, world, clock):
+    with app.app_context():
+        room = Room(world)
+        pid = room.row().public_id
+        room.ok("alice", "end")
+    alice = logged_in(app, "alice")
+    history = alice.get("/practice").get_data(as_text=True)
+    assert (f'<a href="/sessions/{pid}/transcript">Session of <time class="local-time" datetime="2026-03-01T18:00:00Z" '
+            'data-local-time="datetime">1 Mar 2026, 18:00 UTC</time></a>') in history
+    progress = alice.get("/progress").get_data(as_text=True)
+    assert (f'<option value="{pid}" data-local-time="datetime" data-datetime="2026-03-01T18:00:00Z">'
+            '1 Mar 2026, 18:00 UTC</option>') in progress
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def weekly_on_the_progress_page(app, who):
+    """The weekly rows as the page's chart reads them, and the page itself."""
+    page = logged_in(app, who).get("/progress").get_data(as_text=True)
+    found = re.search(r'<script type="application/json" id="progress-data">(.*?)</script>', page, re.S)
+    data = json.loads(found.group(1))
+    return data["weekly"], page
+
+
+def test_weekly_progress_keeps_before_and_after_apart(app, world):
+    with app.app_context():
+        room = Room(world)
+        room.safe()
+        greeting_to_end(room, before=({"suds": 2, "connected": 3}, {"suds": 6, "connected": 5}),
+                        after=({"suds": 8, "connected": 7}, {"suds": 4, "connected": 5}))
+    [week], page = weekly_on_the_progress_page(app, "alice")
+    assert week["week"] == "2026-02-23" and week["done"] == 1
+    assert week["suds"]["a"] == {"before": 2.0, "after": 8.0, "change": 6.0, "count": 1}  # not 5, their mean
+    assert week["suds"]["b"] == {"before": 6.0, "after": 4.0, "change": -2.0, "count": 1}
+    assert week["connected"]["a"] == {"before": 3.0, "after": 7.0, "change": 4.0, "count": 1}
+    assert week["connected"]["b"] == {"before": 5.0, "after": 5.0, "change": 0.0, "count": 1}
+    distress = page[page.index('id="distress-title"'):page.index('id="connection-title"')]
+    assert "<th scope=\"col\">Alice, before</th><th scope=\"col\">Alice, after</th>" in distress
+    cells = re.findall(r"<td>([^<]*)</td>", distress)
+    assert cells == ["2.0", "8.0", "+6.0", "6.0", "4.0", "-2.0"] and "5.0" not in cells
+    therapist_view = logged_in(app, "theo").get(f"/therapist/couples/{world.couple_id}").get_data(as_text=True)
+    assert "+6.0" in therapist_view
+
+
+def test_weekly_before_and_after_compare_the_same_finished_exercises(app, world, clock):
+    with app.app_context():
+        room = Room(world)
+        room.safe()
+        greeting_to_end(room, before=({"suds": 2, "connected": 3}, {"suds": 2, "connected": 3}),
+                        after=({"suds": 4, "connected": 5}, {"suds": 4, "connected": 5}))
+        clock.advance(days=1)  # into the week of 2 March
+        room.ok("alice", "start_exercise", {"exercise": "greeting"})
+        room.submit("alice", {"suds": 9, "connected": 1})  # a check-in whose exercise is never finished
+        room.ok("bob", "end")
+    weekly, _ = weekly_on_the_progress_page(app, "bob")
+    assert [w["week"] for w in weekly] == ["2026-02-23"]
+    assert weekly[0]["suds"]["a"] == {"before": 2.0, "after": 4.0, "change": 2.0, "count": 1}
+
+
+def test_pairs_are_per_partner_exercise_and_measure():
+    def r(seat, exercise, phase, value, measure="suds"):
+        return {"seat": seat, "exercise": exercise, "phase": phase, "value": value, "measure": measure}
+    ratings = [r("a", "needs", "before", 7), r("b", "needs", "before", 5),
+               r("a", "timeout", "after", 3),                      # a time-out has no check-in
+               r("a", "needs", "after", 4), r("b", "needs", "after", 6),
+               r("a", "greeting", "before", 1), r("a", "greeting", "before", 2),  # set aside, started again
+               r("a", "greeting", "after", 2), r("a", "greeting", None, 9, "arousal")]
+    pairs = [(b["seat"], b["exercise"], b["value"], a["value"]) for b, a in views_practice.before_after_pairs(ratings)]
+    assert pairs == [("a", "needs", 7, 4), ("b", "needs", 5, 6), ("a", "greeting", 2, 2)]
 
 
 # --------------------------------------------------------------------------- presence

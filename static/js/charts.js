@@ -93,23 +93,48 @@ export function sessionChart(canvas, ratings, partners, measures) {
   };
 }
 
-/** Weekly averages per partner of one measure (a line), keyed by the week's Monday. */
+const PHASE_STYLE = {
+  before: { dash: [6, 4], fill: "#ffffff", word: "before" }, // hollow points on a dashed line
+  after: { dash: [], fill: null, word: "after" },
+};
+
+/** Change (after minus before) as the progress table writes it: "+6.0", "-1.5", "0.0". */
+function signed(change) {
+  if (change === null || change === undefined) return "";
+  return change ? `${change > 0 ? "+" : ""}${change.toFixed(1)}` : "0.0";
+}
+
+/** One measure's weekly averages before and after the finished exercises, per partner: the
+ *  same numbers as the table beside it (the change is in the table and in the tooltips). */
 export function weeklyChart(canvas, weekly, key, names) {
   const Chart = chartLib();
   if (!Chart || !canvas) return;
-  const labels = weekly.map((w) => w.week);
-  const datasets = ["a", "b"].map((seat) => ({
-    label: names[seat],
-    data: weekly.map((w) => w[key][seat]),
-    borderColor: SEAT_COLOURS[seat],
-    backgroundColor: SEAT_COLOURS[seat],
-    borderDash: seat === "b" ? [6, 4] : [],
-    pointStyle: seat === "a" ? "circle" : "triangle",
-    pointRadius: 5,
-    spanGaps: true,
-  }));
-  const options = baseOptions("Week of");
-  options.scales.x = { type: "category", title: { display: true, text: "Week starting", color: "#1f2933" }, ticks: { color: "#1f2933" } };
+  const labels = weekly.map((w) => w.label || w.week);
+  const datasets = [];
+  for (const seat of ["a", "b"]) {
+    for (const phase of ["before", "after"]) {
+      const style = PHASE_STYLE[phase];
+      datasets.push({
+        label: `${names[seat]}, ${style.word}`,
+        data: weekly.map((w) => w[key][seat][phase]),
+        changes: weekly.map((w) => w[key][seat].change),
+        phase,
+        borderColor: SEAT_COLOURS[seat],
+        backgroundColor: style.fill || SEAT_COLOURS[seat],
+        borderDash: style.dash,
+        pointStyle: seat === "a" ? "circle" : "triangle",
+        pointRadius: 5,
+        borderWidth: 2,
+        spanGaps: true,
+      });
+    }
+  }
+  const options = baseOptions("Week starting");
+  options.scales.x.offset = true; // a week's points in the middle of its band, as in the bar chart
+  options.plugins.tooltip.callbacks.label = (item) => {
+    const change = item.dataset.phase === "after" ? signed(item.dataset.changes[item.dataIndex]) : "";
+    return `${item.dataset.label}: ${item.parsed.y.toFixed(1)}${change ? ` (change ${change})` : ""}`;
+  };
   new Chart(canvas, { type: "line", data: { labels, datasets }, options });
 }
 
@@ -125,7 +150,7 @@ export function doneChart(canvas, weekly) {
   new Chart(canvas, {
     type: "bar",
     data: {
-      labels: weekly.map((w) => w.week),
+      labels: weekly.map((w) => w.label || w.week),
       datasets: [{ label: "Exercises completed", data: weekly.map((w) => w.done), backgroundColor: SEAT_COLOURS.a }],
     },
     options,

@@ -1,10 +1,5 @@
-// The transcript page: local times, the ratings chart, and a print button.
-import { sessionChart, trimIso } from "./charts.js";
-
-for (const node of document.querySelectorAll("time.local-time")) {
-  const t = new Date(Date.parse(trimIso(node.getAttribute("datetime"))));
-  if (!Number.isNaN(t.getTime())) node.textContent = t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
+// The transcript page: the ratings chart and a print button (local-time.js shows the times).
+import { sessionChart } from "./charts.js";
 
 const data = JSON.parse(document.getElementById("chart-data").textContent);
 const canvas = document.getElementById("session-chart");
