@@ -227,6 +227,21 @@ class Session:
         options.sort(key=lambda o: o[0] == self.last_actor)  # alternate when both may act
         return options[0]
 
+    async def heartbeats(self, stop_at):
+        """What the room page does every 20 s on each socket (a login re-check and the clock)."""
+        if self.target != "app" or not self.args.heartbeat:
+            return
+        await asyncio.sleep(random.uniform(0, self.args.heartbeat))
+        while time.perf_counter() < stop_at:
+            for peer in self.peers.values():
+                try:
+                    ack = await peer.sio.call("heartbeat", {"session_id": self.id}, timeout=self.args.timeout)
+                    if not isinstance(ack, dict) or not ack.get("ok"):
+                        self.stats.error("heartbeat_refused", str(ack)[:200])
+                except Exception as err:  # noqa: BLE001 - counted, the run goes on
+                    self.stats.error("heartbeat_failed", repr(err))
+            await asyncio.sleep(self.args.heartbeat)
+
     async def drive(self, stop_at):
         await asyncio.sleep(random.uniform(0, self.args.pace / 2))
         tick = self.args.pace / 2
@@ -427,7 +442,8 @@ async def run(args):
             os.path.join(os.path.dirname(sys.executable), "py-spy"), "record", "--pid", str(pids[0]),
             "--duration", str(int(args.duration)), "--rate", "100", "--format", args.profile_format,
             "--output", args.profile_out, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    lags, *_ = await asyncio.gather(loop_lag(stats, stats.window[1]), *(s.drive(stats.window[1]) for s in opened))
+    lags, *_ = await asyncio.gather(loop_lag(stats, stats.window[1]), *(s.drive(stats.window[1]) for s in opened),
+                                    *(s.heartbeats(stats.window[1]) for s in opened))
     elapsed = time.perf_counter() - stats.window[0]
     if spy:
         await spy.wait()
@@ -475,6 +491,8 @@ def main(argv=None):
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--duration", type=float, default=20.0, help="measured seconds (bounded)")
     ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--heartbeat", type=float, default=20.0, help="seconds between heartbeats per socket "
+                    "(as the room page sends them; 0: none)")
     ap.add_argument("--connect-concurrency", type=int, default=25)
     ap.add_argument("--connect-budget", type=float, default=120.0, help="seconds for all connects")
     ap.add_argument("--exercises", default=",".join(EXERCISES))

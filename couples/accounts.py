@@ -93,10 +93,15 @@ def find_login(secret: str | None, kind: str) -> AuthSession | None:
 
 def is_live(row: AuthSession, now: datetime | None = None) -> bool:
     """Not revoked, not past its absolute expiry, and (for cookies) not idle for too long."""
+    return login_live(row.revoked_at, row.expires_at, row.user.deleted_at, row.kind, row.last_seen_at, now)
+
+
+def login_live(revoked_at, expires_at, user_deleted_at, kind, last_seen_at, now: datetime | None = None) -> bool:
+    """is_live on plain column values (the socket path reads them in one Core statement)."""
     now = now or utcnow()
-    if row.revoked_at is not None or row.expires_at <= now or row.user.deleted_at is not None:
+    if revoked_at is not None or expires_at <= now or user_deleted_at is not None:
         return False
-    if row.kind == "cookie" and now - row.last_seen_at > current_app.config["SESSION_IDLE_TIMEOUT"]:
+    if kind == "cookie" and now - last_seen_at > current_app.config["SESSION_IDLE_TIMEOUT"]:
         return False
     return True
 

@@ -11,13 +11,16 @@ seq gaps never reveal how many private events (a partner's safety answer) happen
 """
 from __future__ import annotations
 
+import functools
+import json
 import os
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import and_, delete, exists, not_, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, literal, not_, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from . import access, accounts
@@ -68,7 +71,7 @@ def install_test_clock(app) -> None:
 # --------------------------------------------------------------------------- sessions
 
 
-def _forbidden():
+def forbidden() -> DomainError:
     return DomainError("forbidden", "You do not have access to this session.", 403)
 
 
@@ -79,10 +82,10 @@ def find(public_id: str) -> PracticeSession | None:
 def role_in(user: User, session: PracticeSession | None, *, live: bool) -> str:
     """The user's role in the session ('a'|'b'|'therapist'), or `forbidden` (also when unknown)."""
     if session is None:
-        raise _forbidden()
+        raise forbidden()
     role = access.role_for(user, session.couple, live=live)
     if role is None:
-        raise _forbidden()
+        raise forbidden()
     return role
 
 
@@ -91,22 +94,44 @@ def _link_active():
                 TherapistLink.consent_b_at.is_not(None))
 
 
-def find_live_role(user: User, public_id: str) -> tuple[PracticeSession, str]:
-    """The session and the user's live role in it, in ONE statement (per socket event): the
-    same rule as access.role_for(live=True). Raises `forbidden` when unknown or not allowed."""
-    if user.is_therapist:
-        grant = select(TherapistLink.id).where(
-            TherapistLink.couple_id == PracticeSession.couple_id, TherapistLink.therapist_id == user.id,
+def _grant(user_id, therapist: bool):
+    """The user's live role in the session row being selected: the active seat of a partner, or
+    'therapist' for a consented, unrevoked link (the rule of access.role_for(live=True))."""
+    if therapist:
+        return select(literal("therapist")).where(
+            TherapistLink.couple_id == PracticeSession.couple_id, TherapistLink.therapist_id == user_id,
             _link_active()).limit(1).scalar_subquery()
-    else:
-        grant = select(CoupleMember.seat).where(
-            CoupleMember.active_user_id == user.id,
-            CoupleMember.couple_id == PracticeSession.couple_id).limit(1).scalar_subquery()
-    found = db.session.execute(select(PracticeSession, grant).where(
+    return select(CoupleMember.seat).where(
+        CoupleMember.active_user_id == user_id,
+        CoupleMember.couple_id == PracticeSession.couple_id).limit(1).scalar_subquery()
+
+
+def find_live_role(user: User, public_id: str) -> tuple[PracticeSession, str]:
+    """The session and the user's live role in it, in ONE statement: the same rule as
+    access.role_for(live=True). Raises `forbidden` when unknown or not allowed."""
+    found = db.session.execute(select(PracticeSession, _grant(user.id, user.is_therapist)).where(
         PracticeSession.public_id == public_id).execution_options(populate_existing=True)).first()
     if found is None or found[1] is None:
-        raise _forbidden()
-    return found[0], "therapist" if user.is_therapist else found[1]
+        raise forbidden()
+    return found[0], found[1]
+
+
+# The hot path of every turn is plain Core statements, built once with bind parameters: building
+# and ORM-loading them per event cost more CPU than the database did (bench/query_cost.py).
+_ROW_COLUMNS = ("id", "public_id", "couple_id", "state", "version", "last_seq", "ended_at",
+                "seen_a", "seen_b", "seen_therapist")
+
+
+@functools.cache
+def _session_query():
+    """The session columns a write needs and the seq of an earlier action with the same client id
+    (NULL when new), in one SELECT (a retry after a lost race re-reads this)."""
+    table = PracticeSession.__table__
+    duplicate = select(ClientAction.seq).where(
+        ClientAction.session_id == table.c.id, ClientAction.user_id == bindparam("user_id"),
+        ClientAction.client_id == bindparam("client_id")).scalar_subquery()
+    return select(*(table.c[name] for name in _ROW_COLUMNS), duplicate.label("duplicate_of")).where(
+        table.c.id == bindparam("session_id"))
 
 
 def start_or_get(user: User) -> tuple[PracticeSession, bool]:
@@ -209,11 +234,9 @@ def apply_action(user: User, session_id: int, role: str, client_id: str | None, 
 
 
 def _apply_once(user, session_id, role, client_id, kind, step, payload, loaded=None) -> Outcome:
-    row = loaded if loaded is not None else _load(session_id)
-    if client_id:
-        original = _client_action(session_id, user.id, client_id)
-        if original is not None:
-            return _duplicate(session_id, role, original)
+    row = loaded if loaded is not None else _load(session_id, user, client_id)
+    if client_id and row.duplicate_of is not None:
+        return _duplicate(session_id, role, row.duplicate_of)
     at = now()
     state, events = row.state, []
     due = engine.deadline(state)
@@ -240,17 +263,19 @@ def _apply_once(user, session_id, role, client_id, kind, step, payload, loaded=N
         db.session.rollback()
         original = client_id and _client_action(session_id, user.id, client_id)
         if original:
-            return _duplicate(session_id, role, original)
+            return _duplicate(session_id, role, original.seq)
         raise _Conflict from None
     mine = outcome.base.get(role, 0) + sum(role in e["audience"] for e in outcome.events)
     outcome.ack = {"ok": True, "seq": mine}
     return outcome
 
 
-def _load(session_id: int) -> PracticeSession:
-    row = db.session.get(PracticeSession, session_id, populate_existing=True)
+def _load(session_id: int, user, client_id: str | None):
+    row = db.session.connection().execute(_session_query(), {
+        "session_id": session_id, "user_id": user.id if user is not None else None,
+        "client_id": client_id}).first()
     if row is None:
-        raise _forbidden()
+        raise forbidden()
     return row
 
 
@@ -260,8 +285,8 @@ def _client_action(session_id, user_id, client_id) -> ClientAction | None:
         ClientAction.client_id == client_id))
 
 
-def _duplicate(session_id, role, original: ClientAction) -> Outcome:
-    seq = _visible_count(session_id, role, upto=original.seq)
+def _duplicate(session_id, role, original_seq: int) -> Outcome:
+    seq = _visible_count(session_id, role, upto=original_seq)
     db.session.rollback()
     return Outcome(session_id, ack={"ok": True, "seq": seq, "duplicate": True})
 
@@ -283,25 +308,81 @@ def _write(row: PracticeSession, state: dict, events: list, at: datetime,
               "seen_therapist": after["therapist"]}
     if ended:
         values.update(ended_at=at, active_couple_id=None)
-    # Everything below runs without yielding until the commit (see the module docstring).
-    claimed = db.session.execute(update(PracticeSession).where(
-        PracticeSession.id == row.id, PracticeSession.version == seen).values(**values),
-        execution_options={"synchronize_session": False})
-    if claimed.rowcount != 1:
-        raise _Conflict
-    stored = []
+    stored, rows = [], []
     for i, e in enumerate(events):
-        db.session.add(SessionEvent(session_id=row.id, seq=first + i, type=e["type"], seat=e["actor"],
-                                    actor_id=user.id if user is not None and e["actor"] else None,
-                                    audience=list(e["audience"]), data=e["data"], created_at=at))
+        rows.append({"session_id": row.id, "seq": first + i, "type": e["type"], "seat": e["actor"],
+                     "actor_id": user.id if user is not None and e["actor"] else None,
+                     "audience": list(e["audience"]), "data": e["data"], "created_at": at})
         stored.append({"seq": first + i, "type": e["type"], "actor": e["actor"], "data": e["data"],
                        "audience": list(e["audience"]), "at": at.isoformat()})
-    if client_id:
-        db.session.add(ClientAction(session_id=row.id, user_id=user.id, client_id=client_id,
-                                    seq=values["last_seq"], created_at=at))
+    client = client_id and {"session_id": row.id, "user_id": user.id, "client_id": client_id,
+                            "seq": values["last_seq"], "created_at": at}
+    # Everything below runs without yielding until the commit (see the module docstring).
+    core = db.session.connection()
+    append = _append_postgresql if core.dialect.name == "postgresql" else _append_portable
+    if not append(core, row.id, seen, values, rows, client, at):
+        raise _Conflict
     db.session.commit()
     return Outcome(session_id, public_id, events=stored, base=base, views=_changed_views(old_state, state, at),
                    ended=ended)
+
+
+_INSERT_EVENTS = insert(SessionEvent.__table__)
+_INSERT_CLIENT_ACTION = insert(ClientAction.__table__)
+
+
+def _append_portable(core, session_id, seen, values, rows, client, at) -> bool:
+    """The versioned UPDATE, then the inserts: three statements (SQLite)."""
+    claimed = core.execute(_claim(tuple(values)), {"b_id": session_id, "b_version": seen,
+                                                   **{f"v_{k}": v for k, v in values.items()}})
+    if claimed.rowcount != 1:
+        return False
+    if rows:
+        core.execute(_INSERT_EVENTS, rows)
+    if client:
+        core.execute(_INSERT_CLIENT_ACTION, client)
+    return True
+
+
+# The same write as ONE PostgreSQL statement (a round trip cost more than the SQL behind it):
+# data-modifying CTEs see one snapshot and the inserts select FROM the claimed row, so they
+# happen only when the versioned UPDATE matched. The events travel as one JSON array.
+_APPEND_PG = """
+WITH claimed AS (
+    UPDATE practice_sessions SET state = CAST(:state AS JSON), version = :version, last_seq = :last_seq,
+        deadline_at = :deadline_at, seen_a = :seen_a, seen_b = :seen_b, seen_therapist = :seen_therapist{ended}
+    WHERE id = :id AND version = :seen
+    RETURNING id
+), appended AS (
+    INSERT INTO session_events (session_id, seq, type, seat, actor_id, audience, data, created_at)
+    SELECT claimed.id, e.seq, e.type, e.seat, e.actor_id, e.audience, e.data, :at
+    FROM claimed CROSS JOIN json_to_recordset(CAST(:events AS JSON))
+        AS e("seq" BIGINT, "type" TEXT, "seat" TEXT, "actor_id" INTEGER, "audience" JSON, "data" JSON)
+), recorded AS (
+    INSERT INTO client_actions (session_id, user_id, client_id, seq, created_at)
+    SELECT claimed.id, :user_id, :client_id, :last_seq, :at FROM claimed WHERE :record
+)
+SELECT count(*) FROM claimed
+"""
+_APPEND_PG_STATEMENTS = {ended: text(_APPEND_PG.format(
+    ended=", ended_at = :ended_at, active_couple_id = NULL" if ended else "")) for ended in (False, True)}
+
+
+def _append_postgresql(core, session_id, seen, values, rows, client, at) -> bool:
+    events = [{k: r[k] for k in ("seq", "type", "seat", "actor_id", "audience", "data")} for r in rows]
+    params = {**values, "state": json.dumps(values["state"]), "id": session_id, "seen": seen, "at": at,
+              "events": json.dumps(events), "record": bool(client),
+              "user_id": client["user_id"] if client else None, "client_id": client["client_id"] if client else None}
+    statement = _APPEND_PG_STATEMENTS["ended_at" in values]
+    return core.execute(statement, params).scalar() == 1
+
+
+@functools.cache
+def _claim(columns: tuple):
+    """UPDATE practice_sessions SET <columns> WHERE id = :b_id AND version = :b_version."""
+    table = PracticeSession.__table__
+    return update(table).where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version")).values(
+        {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in columns})
 
 
 def _changed_views(old: dict, new: dict, at: datetime) -> dict:
@@ -508,6 +589,100 @@ def _fresh_after() -> datetime:
     return utcnow() - timedelta(seconds=current_app.config["PRESENCE_TTL"])
 
 
+@dataclass(frozen=True)
+class SocketUser:
+    """Who a socket is, re-read from the database on every event: its user (`id` and
+    `is_therapist`, as on User, so the service takes either), its login, and the session and
+    role it joined."""
+
+    sid: str
+    id: int
+    is_therapist: bool
+    auth_row_id: int
+    session_id: int | None
+    role: str | None
+    # For an action, read in the same statement: the session it names (plain columns, None when
+    # unknown), the user's live role in it (None: no access) and any earlier action with its id.
+    target: Any = None
+    target_role: str | None = None
+
+
+@functools.cache
+def _socket_query(for_action: bool = False):
+    """The socket, its login and user; for an action also the named session with the socket
+    user's live role in it and the seq of an earlier action with the same client id."""
+    columns = []
+    if for_action:
+        table = PracticeSession.__table__
+        seat = select(CoupleMember.seat).where(
+            CoupleMember.active_user_id == Connection.user_id,
+            CoupleMember.couple_id == table.c.couple_id).limit(1).scalar_subquery()
+        link = select(literal("therapist")).where(
+            TherapistLink.couple_id == table.c.couple_id, TherapistLink.therapist_id == Connection.user_id,
+            _link_active()).limit(1).scalar_subquery()
+        duplicate = select(ClientAction.seq).where(
+            ClientAction.session_id == table.c.id, ClientAction.user_id == Connection.user_id,
+            ClientAction.client_id == bindparam("client_id")).scalar_subquery()
+        columns = [table.c[name].label(f"t_{name}") for name in _ROW_COLUMNS] + [
+            seat.label("t_seat"), link.label("t_link"), duplicate.label("t_duplicate_of")]
+    query = select(Connection.user_id, Connection.session_id, Connection.role, AuthSession.id.label("login_id"),
+                  AuthSession.user_id.label("login_user_id"), AuthSession.revoked_at, AuthSession.expires_at,
+                  AuthSession.kind, AuthSession.last_seen_at, User.id.label("owner_id"), User.role.label("user_role"),
+                  User.deleted_at, *columns).select_from(Connection).outerjoin(
+        AuthSession, AuthSession.id == Connection.auth_session_id).outerjoin(
+        User, User.id == AuthSession.user_id)
+    if for_action:
+        query = query.outerjoin(PracticeSession.__table__,
+                                PracticeSession.__table__.c.public_id == bindparam("public_id"))
+    return query.where(Connection.sid == bindparam("sid"))
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A session row as the write path reads it (the names of PracticeSession's columns)."""
+
+    id: int
+    public_id: str
+    couple_id: int
+    state: dict
+    version: int
+    last_seq: int
+    ended_at: Any
+    seen_a: int
+    seen_b: int
+    seen_therapist: int
+    duplicate_of: int | None
+
+
+_TOUCH_LOGIN = update(AuthSession.__table__).where(AuthSession.__table__.c.id == bindparam("login_id")).values(
+    last_seen_at=bindparam("stamp", type_=AuthSession.__table__.c.last_seen_at.type))
+
+
+def identify_socket(sid: str, public_id: str | None = None, client_id: str | None = None) -> SocketUser | None:
+    """The socket's user if its login is still live (accounts.is_live), else None: one statement.
+    With `public_id` (an action) the same statement reads the session it names, the user's live
+    role there and any earlier action with `client_id`. Socket activity keeps a login alive, as
+    page views do (written at most once a minute)."""
+    for_action = public_id is not None
+    params = {"sid": sid, "public_id": public_id, "client_id": client_id} if for_action else {"sid": sid}
+    found = db.session.connection().execute(_socket_query(for_action), params).first()
+    if found is None or found.login_id is None or found.owner_id is None or found.login_user_id != found.user_id:
+        return None
+    at = utcnow()
+    if not accounts.login_live(found.revoked_at, found.expires_at, found.deleted_at, found.kind,
+                               found.last_seen_at, at):
+        return None
+    if (at - found.last_seen_at).total_seconds() > 60:
+        db.session.connection().execute(_TOUCH_LOGIN, {"login_id": found.login_id, "stamp": at})
+        db.session.commit()
+    therapist = found.user_role == "therapist"
+    target = role = None
+    if for_action and found.t_id is not None:
+        target = _Target(*(getattr(found, f"t_{name}") for name in _ROW_COLUMNS), found.t_duplicate_of)
+        role = found.t_link if therapist else found.t_seat
+    return SocketUser(sid, found.user_id, therapist, found.login_id, found.session_id, found.role, target, role)
+
+
 def open_connection(sid: str, user: User, auth_row_id: int, process: str) -> None:
     db.session.merge(Connection(sid=sid, user_id=user.id, auth_session_id=auth_row_id,
                                 session_id=None, role=None, process=process,
@@ -546,11 +721,6 @@ def close_connection(sid: str) -> int | None:
     db.session.delete(conn)
     db.session.commit()
     return session_id
-
-
-def touch(sid: str) -> None:
-    db.session.execute(update(Connection).where(Connection.sid == sid).values(last_seen_at=utcnow()))
-    db.session.commit()
 
 
 def refresh_process(process: str) -> None:

@@ -14,13 +14,12 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import disconnect, join_room, leave_room
 from marshmallow import ValidationError
-from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 
 from . import accounts, audit, practice, ratelimit
 from .errors import DomainError, invalid
 from .extensions import db, socketio
-from .models import AuthSession, Connection, PracticeSession, User, utcnow
+from .models import PracticeSession
 from .practice_schemas import ActionSchema, HeartbeatSchema, JoinSchema, LeaveSchema
 
 # Names this process's sockets in the connections table (the sweeper checks only its own).
@@ -68,8 +67,13 @@ def _error(err: DomainError) -> dict:
     return {"ok": False, "error": err.to_dict()}
 
 
-def _handler(name, schema_cls):
-    """Register a handler that re-authorises, validates, and turns refusals into error acks."""
+def _handler(name, schema_cls, acts_on_session=False):
+    """Register a handler that re-authorises, validates, and turns refusals into error acks.
+
+    `acts_on_session`: the payload names a session and an action id, and the same statement that
+    re-authorises the socket reads them (so the payload is validated first)."""
+
+    schema = schema_cls()  # stateless when loading: one instance serves every event
 
     def wrap(fn):
         @functools.wraps(fn)
@@ -77,9 +81,13 @@ def _handler(name, schema_cls):
             try:
                 if not ratelimit.allow(request.sid):
                     raise DomainError("rate_limited", "Too many messages at once; please slow down.", 429)
-                user, conn = _reauthorise()
-                payload = schema_cls().load(data if data is not None else {})
-                return fn(user, conn, payload)
+                if acts_on_session:
+                    payload = schema.load(data if data is not None else {})
+                    me = _reauthorise(payload["session_id"], payload["id"])
+                else:
+                    me = _reauthorise()
+                    payload = schema.load(data if data is not None else {})
+                return fn(me, payload)
             except ValidationError as err:
                 db.session.rollback()
                 return _error(invalid(err))
@@ -112,46 +120,30 @@ def _database_unavailable(err: Exception) -> bool:
         getattr(err, "connection_invalidated", False))
 
 
-def _reauthorise():
+def _reauthorise(public_id=None, client_id=None) -> practice.SocketUser:
     """The socket's user, reloaded: its login must still be live. Else it is disconnected.
 
-    One statement: the socket's row, its login and the user, joined (checked again on every event)."""
-    found = db.session.execute(select(Connection, AuthSession, User).outerjoin(
-        AuthSession, AuthSession.id == Connection.auth_session_id).outerjoin(
-        User, User.id == AuthSession.user_id).where(Connection.sid == request.sid).execution_options(
-        populate_existing=True)).first()
-    conn, login, owner = found if found is not None else (None, None, None)
-    if login is None or owner is None or login.user_id != conn.user_id or not accounts.is_live(login):
+    One statement: the socket's row, its login and the user, joined (checked again on every event);
+    for an action also the session it names (see practice.identify_socket)."""
+    me = practice.identify_socket(request.sid, public_id, client_id)
+    if me is None:
         disconnect()
         raise DomainError("unauthenticated", "Your login has ended. Please log in again.", 401)
-    user = login.user
-    user.auth_row_id = login.id
-    if (utcnow() - login.last_seen_at).total_seconds() > 60:  # socket activity keeps a login alive
-        login.last_seen_at = utcnow()
-        db.session.commit()
-    return user, conn
-
-
-def _joined(user, conn, public_id):
-    """The session this socket joined and the user's live role in it (checked again now)."""
-    session, role = practice.find_live_role(user, public_id)
-    if conn.session_id != session.id or conn.role != role:
-        raise DomainError("not_joined", "Join the session first.", 409)
-    return session, role
+    return me
 
 
 # --------------------------------------------------------------------------- events
 
 
 @_handler("join", JoinSchema)
-def on_join(user, conn, payload):
-    session, role = practice.find_live_role(user, payload["session_id"])
+def on_join(me, payload):
+    session, role = practice.find_live_role(me, payload["session_id"])
     left = practice.enter(request.sid, session, role)
     if left is not None:
         _leave_rooms(left)
     join_room(room(session.id, role))  # before the snapshot: nothing falls between the two
     if role == "therapist":
-        audit.record(user, "session_observed", session.couple_id, f"session:{session.public_id}")
+        audit.record(me, "session_observed", session.couple_id, f"session:{session.public_id}")
         db.session.commit()
     snap, missed = practice.snapshot(session, role, payload["last_seq"])
     broadcast_presence(session.id)
@@ -160,27 +152,32 @@ def on_join(user, conn, payload):
     return {"ok": True, "snapshot": snap, "events": missed}
 
 
-@_handler("action", ActionSchema)
-def on_action(user, conn, payload):
-    session, role = _joined(user, conn, payload["session_id"])
+@_handler("action", ActionSchema, acts_on_session=True)
+def on_action(me, payload):
+    session, role = me.target, me.target_role
+    if session is None or role is None:
+        raise practice.forbidden()
+    if me.session_id != session.id or me.role != role:
+        raise DomainError("not_joined", "Join the session first.", 409)
     if role == "therapist":
         raise DomainError("observer_read_only", "Observers can watch but not act.", 403)
-    outcome = practice.apply_action(user, session.id, role, payload["id"], payload["kind"],
+    outcome = practice.apply_action(me, session.id, role, payload["id"], payload["kind"],
                                     payload["step"], payload["data"], loaded=session)
     broadcast(outcome)
     return outcome.ack
 
 
 @_handler("heartbeat", HeartbeatSchema)
-def on_heartbeat(user, conn, payload):
-    practice.touch(request.sid)
+def on_heartbeat(me, payload):
+    # A read: the login is re-checked; leases are renewed by this process's sweeper for all its
+    # sockets at once (engine.io's ping drops a vanished client), so no write per heartbeat.
     return {"ok": True, "server_now": practice.now().isoformat()}
 
 
 @_handler("leave", LeaveSchema)
-def on_leave(user, conn, payload):
+def on_leave(me, payload):
     session = practice.find(payload["session_id"])
-    if session is None or conn.session_id != session.id:
+    if session is None or me.session_id != session.id:
         raise DomainError("not_joined", "You are not in this session.", 409)
     _leave_rooms(session.id)
     practice.leave(request.sid)

@@ -122,6 +122,9 @@ def test_greeting_start_to_finish(first_by, first, speaker):
         r.tick(1)
         r.submit(actor, payload)
     assert r.step == "suds_after"
+    # A feeling word is shown to the partner: an invisible direction override is refused.
+    hidden = r.submit_err("a", {"suds": 1, "connected": 8, "feeling": "warm\u202e"})
+    assert hidden.code == "invalid_input" and "feeling" in hidden.fields
     r.submit("a", {"suds": 1, "connected": 8, "feeling": "warm"})
     assert r.submit_err("a", {"suds": 1, "connected": 8}).code == "not_your_turn"
     r.submit("b", {"suds": 2, "connected": 9})

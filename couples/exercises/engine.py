@@ -10,14 +10,14 @@ State is a JSON-serialisable dict; times are ISO 8601 strings (UTC).
 """
 from __future__ import annotations
 
-import copy
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from marshmallow import ValidationError, fields as mfields, missing, validate
 
-from couples.fields import Choice, Rating, StrictSchema, Text, error_fields
+from couples.fields import Choice, PlainText, Rating, StrictSchema, Text, error_fields
 
 from .feelings import FEELINGS
 
@@ -82,7 +82,7 @@ def text(label, *, max_length=MAX_TEXT, required=True):
 
 
 def feeling(label="One feeling word", *, required=True):
-    return Text(max_length=40, required=required, metadata={"kind": "feeling", "label": label})
+    return PlainText(max_length=40, required=required, metadata={"kind": "feeling", "label": label})
 
 
 def rating(label):
@@ -374,6 +374,13 @@ def _ev(events, type_, actor, data, audience=None):
                    "audience": list(audience or EVERYONE)})
 
 
+@functools.cache
+def _schema(schema_cls):
+    """One instance per step schema: loading keeps no state on it, and building one per action
+    cost more than the validation."""
+    return schema_cls()
+
+
 def _load(schema_cls, payload, ctx=None, check=None):
     if not isinstance(payload, dict):
         raise EngineError("invalid_input", "The input must be an object.",
@@ -384,7 +391,7 @@ def _load(schema_cls, payload, ctx=None, check=None):
                               {k: "Unknown field." for k in payload})
         return {}
     try:
-        data = schema_cls().load(payload)
+        data = _schema(schema_cls).load(payload)
     except ValidationError as err:
         raise EngineError("invalid_input", "Some answers need another look.",
                           error_fields(err)) from None
@@ -681,6 +688,17 @@ _HANDLERS = {"safety": _h_safety, "start_exercise": _h_start, "submit": _h_submi
              "timeout": _h_timeout}
 
 
+def _copy(value):
+    """A deep copy of JSON-shaped state (dicts, lists, scalars): 3x faster than copy.deepcopy,
+    which every action paid."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if kind is list:
+        return [_copy(v) for v in value]
+    return value
+
+
 def apply(state: dict, action: Action) -> Result:
     """Apply one action. Pure: `state` is never changed; raises EngineError on refusal."""
     if not isinstance(action, Action) or action.kind not in _HANDLERS:
@@ -693,7 +711,7 @@ def apply(state: dict, action: Action) -> Result:
         raise EngineError("paused", "The session is paused until you are both ready.")
     if action.kind != "timer" and action.actor not in PARTNERS:
         raise EngineError("not_your_turn", "Only a partner in the session can do this.")
-    s = copy.deepcopy(state)
+    s = _copy(state)
     events: list = []
     _HANDLERS[action.kind](s, action, events)
     return Result(s, events)
