@@ -85,8 +85,8 @@ class Peer:
         self.view = None
         self.views = 0  # how many views this socket has been sent
         self.closing = False
-        self.sio.on("event", self._on_event)
-        self.sio.on("view", self._on_view)
+        self.sio.on("event", self._on_event)  # the relay: one event per turn
+        self.sio.on("update", self._on_update)  # the app: one update per change and viewer
         self.sio.on("disconnect", self._on_disconnect)
 
     async def connect(self):
@@ -131,8 +131,13 @@ class Peer:
     async def _on_event(self, data):
         self._take(data, time.perf_counter())
 
-    async def _on_view(self, data):
-        if isinstance(data, dict) and isinstance(data.get("view"), dict):
+    async def _on_update(self, data):
+        if not isinstance(data, dict):
+            return
+        t = time.perf_counter()
+        for ev in data.get("events") or []:
+            self._take(ev, t)
+        if isinstance(data.get("view"), dict):
             self.view = data["view"]
             self.views += 1
 

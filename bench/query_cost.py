@@ -50,7 +50,7 @@ def per_turn(app, couple, turns=20):
     def refresh():
         for r, c in clients.items():
             for msg in c.get_received():
-                if msg["name"] == "view":
+                if msg["name"] == "update" and "view" in msg["args"][0]:
                     views[r] = msg["args"][0]["view"]
 
     refresh()

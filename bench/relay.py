@@ -1,7 +1,8 @@
 """The bare Flask-SocketIO relay: the floor the app is measured against.
 
-It speaks the app's wire shape (connect, "join" -> ack, "action" -> ack {ok, seq}, "event" to the
-room) with nothing else: no auth, no validation, no storage. `seq` is an in-memory counter.
+It speaks the app's wire shape (connect, "join" -> ack, "action" -> ack {ok, seq}, then one message
+to the room: the app sends each viewer one "update", the relay one "event") with nothing else: no
+auth, no validation, no storage. `seq` is an in-memory counter.
 
     COUPLES_ASYNC_MODE=gevent PORT=5301 python bench/relay.py
 """

@@ -75,7 +75,11 @@ def engine_options(url: str) -> dict:
         return {"connect_args": {"timeout": 15}}
     statement_ms = int(os.environ.get("COUPLES_DB_STATEMENT_TIMEOUT_MS", "15000"))
     return {
-        "pool_pre_ping": os.environ.get("COUPLES_DB_PRE_PING", "0") == "1", "pool_size": 10, "max_overflow": 20, "pool_timeout": 5,
+        "pool_pre_ping": os.environ.get("COUPLES_DB_PRE_PING", "0") == "1",
+        # Kept connections, few extra: an overflow connection is closed when handed back, and
+        # under load that churn (a PostgreSQL backend forked per request) cost more than the work.
+        "pool_size": int(os.environ.get("COUPLES_DB_POOL_SIZE", "25")),
+        "max_overflow": int(os.environ.get("COUPLES_DB_MAX_OVERFLOW", "5")), "pool_timeout": 5,
         "connect_args": {
             "connect_timeout": 5,
             "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3,

@@ -1,4 +1,5 @@
-"""Database set-up shared by every backend: SQLite durability settings on each connection."""
+"""Database set-up shared by every backend: SQLite durability settings on each connection, and
+on PostgreSQL the per-request autocommit switch (see practice.autocommit_if_atomic)."""
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -11,7 +12,14 @@ SQLITE_PRAGMAS = (
 
 
 def configure_engine(engine: Engine) -> None:
-    """Apply the SQLite pragmas on every new connection (no-op for other backends)."""
+    """Apply the SQLite pragmas on every new connection; on PostgreSQL, hand every connection
+    back to the pool in transaction mode whatever a request switched it to."""
+    if engine.dialect.name == "postgresql":
+        @event.listens_for(engine, "checkin")
+        def _back_to_transactions(dbapi_conn, _record):
+            if dbapi_conn is not None and dbapi_conn.autocommit:
+                dbapi_conn.autocommit = False  # client-side in psycopg2: no round trip
+        return
     if engine.dialect.name != "sqlite":
         return
 

@@ -368,6 +368,20 @@ _APPEND_PG_STATEMENTS = {ended: text(_APPEND_PG.format(
     ended=", ended_at = :ended_at, active_couple_id = NULL" if ended else "")) for ended in (False, True)}
 
 
+def autocommit_if_atomic() -> None:
+    """On PostgreSQL, run this request's statements in autocommit mode. Only for handlers whose
+    every statement stands alone: a read, a login's last-seen stamp, and an action's write (one
+    statement there). SQLite keeps its transaction, as its write is three statements.
+
+    psycopg2's own `autocommit` flag, not SQLAlchemy's isolation level: that one costs a
+    `SET default_transaction_isolation` round trip when the connection goes back to the pool.
+    database.configure_engine switches it back on check-in."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        dbapi = db.session.connection().connection.dbapi_connection
+        if not dbapi.autocommit and dbapi.get_transaction_status() == 0:  # idle: nothing begun yet
+            dbapi.autocommit = True
+
+
 def _append_postgresql(core, session_id, seen, values, rows, client, at) -> bool:
     events = [{k: r[k] for k in ("seq", "type", "seat", "actor_id", "audience", "data")} for r in rows]
     params = {**values, "state": json.dumps(values["state"]), "id": session_id, "seen": seen, "at": at,

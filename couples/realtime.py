@@ -8,6 +8,7 @@ each event goes only to the rooms in its audience. See docs/protocol.md.
 import functools
 import os
 import socket
+import time
 import uuid
 
 from flask import current_app, request
@@ -67,11 +68,14 @@ def _error(err: DomainError) -> dict:
     return {"ok": False, "error": err.to_dict()}
 
 
-def _handler(name, schema_cls, acts_on_session=False):
+def _handler(name, schema_cls, acts_on_session=False, single_statements=False):
     """Register a handler that re-authorises, validates, and turns refusals into error acks.
 
     `acts_on_session`: the payload names a session and an action id, and the same statement that
-    re-authorises the socket reads them (so the payload is validated first)."""
+    re-authorises the socket reads them (so the payload is validated first).
+    `single_statements`: every statement the handler runs is atomic on its own (on PostgreSQL an
+    action's whole write is one statement, practice._append_postgresql), so it runs them in
+    autocommit mode: no BEGIN and COMMIT round trips (half of a turn's round trips)."""
 
     schema = schema_cls()  # stateless when loading: one instance serves every event
 
@@ -81,6 +85,8 @@ def _handler(name, schema_cls, acts_on_session=False):
             try:
                 if not ratelimit.allow(request.sid):
                     raise DomainError("rate_limited", "Too many messages at once; please slow down.", 429)
+                if single_statements:
+                    practice.autocommit_if_atomic()
                 if acts_on_session:
                     payload = schema.load(data if data is not None else {})
                     me = _reauthorise(payload["session_id"], payload["id"])
@@ -152,7 +158,7 @@ def on_join(me, payload):
     return {"ok": True, "snapshot": snap, "events": missed}
 
 
-@_handler("action", ActionSchema, acts_on_session=True)
+@_handler("action", ActionSchema, acts_on_session=True, single_statements=True)
 def on_action(me, payload):
     session, role = me.target, me.target_role
     if session is None or role is None:
@@ -167,7 +173,7 @@ def on_action(me, payload):
     return outcome.ack
 
 
-@_handler("heartbeat", HeartbeatSchema)
+@_handler("heartbeat", HeartbeatSchema, single_statements=True)
 def on_heartbeat(me, payload):
     # A read: the login is re-checked; leases are renewed by this process's sweeper for all its
     # sockets at once (engine.io's ping drops a vanished client), so no write per heartbeat.
@@ -194,18 +200,24 @@ def _leave_rooms(session_id):
 
 
 def broadcast(outcome: practice.Outcome) -> None:
-    """Emit committed events to their audiences, numbered in each viewer's own log, then each
-    changed view. Called only after the commit."""
+    """Send each viewer ONE `update`: the committed events it may see, numbered in its own log,
+    and its new view when that changed. Called only after the commit.
+
+    One message per viewer, not one per event plus one per view: a turn was nine messages, and
+    sending them cost more than everything else the server did for it (docs/benchmarks.md)."""
     for viewer in practice.VIEWERS:
-        to, n = room(outcome.session_id, viewer), outcome.base.get(viewer, 0)
+        n, events = outcome.base.get(viewer, 0), []
         for e in outcome.events:
             if viewer in e["audience"]:
                 n += 1
-                socketio.emit("event", {"session_id": outcome.public_id, **practice.public_event(
-                    n, e["type"], e["actor"], e["data"], e["at"])}, to=to)
-        if viewer in outcome.views:
-            socketio.emit("view", {"session_id": outcome.public_id, "view": outcome.views[viewer],
-                                   "last_seq": n}, to=to)
+                events.append(practice.public_event(n, e["type"], e["actor"], e["data"], e["at"]))
+        view = outcome.views.get(viewer)
+        if not events and view is None:
+            continue
+        message = {"session_id": outcome.public_id, "events": events, "last_seq": n}
+        if view is not None:
+            message["view"] = view
+        socketio.emit("update", message, to=room(outcome.session_id, viewer))
 
 
 def broadcast_presence(session_id: int) -> None:
@@ -232,11 +244,19 @@ def start_background_tasks(app) -> None:
 
 
 def _sweep_forever(app):
+    # Revocations and timers are checked every pass (a logout disconnects within a second); the
+    # leases only every sixth of their lifetime: renewed when a third old, so never near expiry.
+    lease_every = max(app.config["SWEEP_INTERVAL"], app.config["PRESENCE_TTL"] / 6)
+    leases_due = 0.0
     while True:
         socketio.sleep(app.config["SWEEP_INTERVAL"])
         with app.app_context():
             try:
-                sweep_once()
+                now = time.monotonic()
+                leases = now >= leases_due
+                if leases:
+                    leases_due = now + lease_every
+                sweep_once(leases=leases)
             except Exception:  # noqa: BLE001 - the loop must survive a bad moment (a DB restart)
                 db.session.rollback()
                 app.logger.exception("sweep failed")
@@ -244,9 +264,9 @@ def _sweep_forever(app):
                 db.session.remove()
 
 
-def sweep_once() -> None:
-    """One pass: disconnect sockets that lost their login or role, fire due timers, renew this
-    process's presence leases and purge expired ones (a crashed process's sockets)."""
+def sweep_once(leases: bool = True) -> None:
+    """One pass: disconnect sockets that lost their login or role, fire due timers, and (with
+    `leases`) renew this process's presence leases and purge expired ones (a crashed process's)."""
     for sid, reason in practice.lost_connections(PROCESS):
         socketio.emit("revoked", {"reason": reason}, to=sid)
         socketio.server.disconnect(sid, namespace="/")
@@ -254,6 +274,9 @@ def sweep_once() -> None:
         outcome = practice.fire_timer(session_id)
         if outcome is not None:
             broadcast(outcome)
+    if not leases:
+        db.session.rollback()
+        return
     practice.refresh_process(PROCESS)
     for session_id in practice.purge_stale():
         broadcast_presence(session_id)

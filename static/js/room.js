@@ -140,8 +140,11 @@ socket.on("revoked", (msg) => {
     ? "You have been logged out. Please log in again to continue."
     : "You no longer have access to this session.");
 });
-socket.on("event", (ev) => live({ kind: "event", ev }));
-socket.on("view", (msg) => live({ kind: "view", msg }));
+// One message per change: the events this viewer may see, in order, then its new view if any.
+socket.on("update", (msg) => {
+  for (const ev of msg.events || []) live({ kind: "event", ev: { ...ev, session_id: msg.session_id } });
+  if (msg.view) live({ kind: "view", msg: { session_id: msg.session_id, view: msg.view, last_seq: msg.last_seq } });
+});
 socket.on("presence", (msg) => {
   if (msg.session_id === config.session_id) {
     room.presence = msg.presence;

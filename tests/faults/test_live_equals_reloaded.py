@@ -115,10 +115,11 @@ class LiveEqualsReloaded(RuleBasedStateMachine):
             return
         for pkt in c.get_received():
             arg = pkt["args"][0] if pkt["args"] else {}
-            if pkt["name"] == "event" and arg.get("session_id") == self.sid:
-                self._take(who, arg, live=True)
-            elif pkt["name"] == "view" and arg.get("session_id") == self.sid:
-                self.view[who] = arg["view"]
+            if pkt["name"] == "update" and arg.get("session_id") == self.sid:
+                for ev in arg["events"]:
+                    self._take(who, {"session_id": self.sid, **ev}, live=True)
+                if "view" in arg:
+                    self.view[who] = arg["view"]
 
     def _drain_all(self):
         for n in ROLES:

@@ -54,8 +54,7 @@ class Peer:
         self.gone = threading.Event()
         self.lock = threading.RLock()
         self._n = 0
-        self.sio.on("event", lambda d: self._record(self.events, d))
-        self.sio.on("view", self._on_view)
+        self.sio.on("update", self._on_update)
         self.sio.on("presence", lambda d: self._record(self.presence, d))
         self.sio.on("revoked", lambda d: self._record(self.revoked, d))
         self.sio.on("disconnect", lambda *a: self.gone.set())
@@ -64,10 +63,15 @@ class Peer:
         with self.lock:
             bucket.append(data)
 
-    def _on_view(self, data):
+    def _on_update(self, data):
+        """One `update` per change: its events (each tagged with the session) and maybe a view."""
         with self.lock:
-            self.views.append(data)
-            self.view = data["view"]
+            for ev in data["events"]:
+                self.events.append({"session_id": data["session_id"], **ev})
+            if "view" in data:
+                self.views.append({"session_id": data["session_id"], "view": data["view"],
+                                   "last_seq": data["last_seq"]})
+                self.view = data["view"]
 
     def connect(self, origin="same", auth="token", headers=None, transports=("websocket",)):
         """Connect with an Origin (default: the server's own; None: no Origin header at all)."""

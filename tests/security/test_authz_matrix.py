@@ -274,7 +274,7 @@ def test_socket_cell(world, event, actor):
     if actor in OUTSIDERS or actor == "left_user":
         assert {k: v for k, v in after.items() if k != "audit"} == \
                {k: v for k, v in before.items() if k != "audit"}
-        assert not any(r["name"] in ("event", "view") for r in received), received
+        assert not any(r["name"] == "update" for r in received), received
         assert world.targets["partner"].session not in json.dumps(received)
 
 

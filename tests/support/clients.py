@@ -55,8 +55,7 @@ class Peer:
         last = None
         while time.monotonic() - t0 < deadline:
             sio = socketio.Client(reconnection=False)
-            sio.on("event", self._on_event)
-            sio.on("view", self._on_view)
+            sio.on("update", self._on_update)
             try:
                 sio.connect(url, auth={"token": self.token}, transports=self.transports,
                             wait_timeout=3)
@@ -113,8 +112,11 @@ class Peer:
         for e in events:
             self._merge(e, live=False)
         with self.lock:
-            self.view = snap["view"]
-            self.view_log.append(("join", snap["view"]))
+            # An update may have overtaken this ack (a timer fired during the join): keep the
+            # newer view, as the room page does (it holds live messages until the join is done).
+            if snap["last_seq"] >= self.view_seq:
+                self.view, self.view_seq = snap["view"], snap["last_seq"]
+                self.view_log.append(("join", snap["view"]))
             self.snapshot = snap
         self.joins += 1
         return True
@@ -133,15 +135,19 @@ class Peer:
                 self.live_seqs.append(e["seq"])
             self.log.setdefault(e["seq"], e)
 
-    def _on_event(self, data):
-        if data.get("session_id") == self.session_id:
-            self._merge(data, live=True)
+    view_seq = 0  # the viewer's last seq that `view` reflects
 
-    def _on_view(self, data):
-        if data.get("session_id") == self.session_id:
+    def _on_update(self, data):
+        """One `update` per change: the events, in order, then the new view when it changed."""
+        if data.get("session_id") != self.session_id:
+            return
+        for ev in data["events"]:
+            self._merge({"session_id": data["session_id"], **ev}, live=True)
+        if "view" in data:
             with self.lock:
-                self.view = data["view"]
-                self.view_log.append(("live", data["view"]))
+                if data["last_seq"] >= self.view_seq:
+                    self.view, self.view_seq = data["view"], data["last_seq"]
+                    self.view_log.append(("live", data["view"]))
 
     # ---- sending
     def call(self, event, data, timeout=ACK_TIMEOUT):
