@@ -628,12 +628,7 @@ def _socket_query(for_action: bool = False):
     columns = []
     if for_action:
         table = PracticeSession.__table__
-        seat = select(CoupleMember.seat).where(
-            CoupleMember.active_user_id == Connection.user_id,
-            CoupleMember.couple_id == table.c.couple_id).limit(1).scalar_subquery()
-        link = select(literal("therapist")).where(
-            TherapistLink.couple_id == table.c.couple_id, TherapistLink.therapist_id == Connection.user_id,
-            _link_active()).limit(1).scalar_subquery()
+        seat, link = _grant(Connection.user_id, False), _grant(Connection.user_id, True)
         duplicate = select(ClientAction.seq).where(
             ClientAction.session_id == table.c.id, ClientAction.user_id == Connection.user_id,
             ClientAction.client_id == bindparam("client_id")).scalar_subquery()

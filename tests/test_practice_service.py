@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 
 from couples import accounts, audit, practice, views_practice
 from couples.extensions import db
-from couples.models import (AuditEntry, AuthSession, ClientAction, Couple, CoupleMember, PracticeSession,
+from couples.models import (AuditEntry, AuthSession, ClientAction, CoupleMember, PracticeSession,
                             SessionEvent, TherapistLink, User, utcnow)
+from support.people import seed_couple
 
 T0 = datetime(2026, 3, 1, 18, 0, tzinfo=timezone.utc)
 
@@ -37,23 +38,8 @@ def clock(app):
 
 def seed_world(app):
     """Alice (a) and Bob (b) in a couple, a consented therapist, and an outsider; ids and tokens."""
-    with app.app_context():
-        users = {name: accounts.register(f"{name}@example.com", "correct horse battery", name.title(),
-                                         "therapist" if name == "theo" else "partner")
-                 for name in ("alice", "bob", "theo", "eve")}
-        couple = Couple()
-        db.session.add(couple)
-        db.session.flush()
-        for seat, name in (("a", "alice"), ("b", "bob")):
-            uid = users[name].id
-            db.session.add(CoupleMember(couple_id=couple.id, user_id=uid, seat=seat, active_user_id=uid))
-        stamp = utcnow()
-        db.session.add(TherapistLink(couple_id=couple.id, therapist_id=users["theo"].id,
-                                     consent_a_at=stamp, consent_b_at=stamp,
-                                     live_key=f"{couple.id}:{users['theo'].id}"))
-        db.session.commit()
-        tokens = {name: accounts.start_login(u, "token") for name, u in users.items()}
-        return SimpleNamespace(couple_id=couple.id, tokens=tokens, **{n: u.id for n, u in users.items()})
+    w = seed_couple(app, ("alice", "bob", "theo", "eve"))
+    return SimpleNamespace(couple_id=w.couple_id, tokens=w.tokens, **w.ids)
 
 
 @pytest.fixture
