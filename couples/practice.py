@@ -20,10 +20,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, delete, exists, insert, literal, not_, or_, select, text, update
+from sqlalchemy import (BigInteger, Boolean, Integer, String, Text, and_, bindparam, delete, exists, insert, literal,
+                        not_, or_, select, text, update)
 from sqlalchemy.exc import IntegrityError
 
 from . import access, accounts
+from .database import Prepared
 from .errors import DomainError
 from .exercises import engine
 from .extensions import db
@@ -364,8 +366,14 @@ WITH claimed AS (
 )
 SELECT count(*) FROM claimed
 """
-_APPEND_PG_STATEMENTS = {ended: text(_APPEND_PG.format(
-    ended=", ended_at = :ended_at, active_couple_id = NULL" if ended else "")) for ended in (False, True)}
+# Typed where PostgreSQL cannot infer a type when preparing (in a SELECT list, or a bare WHERE).
+_APPEND_PG_TYPES = [bindparam("at", type_=SessionEvent.__table__.c.created_at.type),
+                    bindparam("user_id", type_=Integer), bindparam("client_id", type_=String),
+                    bindparam("last_seq", type_=BigInteger), bindparam("record", type_=Boolean),
+                    bindparam("events", type_=Text), bindparam("state", type_=Text)]
+_APPEND_PG_STATEMENTS = {ended: Prepared(f"couples_append{'_ended' if ended else ''}", text(_APPEND_PG.format(
+    ended=", ended_at = :ended_at, active_couple_id = NULL" if ended else "")).bindparams(*_APPEND_PG_TYPES))
+    for ended in (False, True)}
 
 
 def autocommit_if_atomic() -> None:
@@ -387,8 +395,7 @@ def _append_postgresql(core, session_id, seen, values, rows, client, at) -> bool
     params = {**values, "state": json.dumps(values["state"]), "id": session_id, "seen": seen, "at": at,
               "events": json.dumps(events), "record": bool(client),
               "user_id": client["user_id"] if client else None, "client_id": client["client_id"] if client else None}
-    statement = _APPEND_PG_STATEMENTS["ended_at" in values]
-    return core.execute(statement, params).scalar() == 1
+    return _APPEND_PG_STATEMENTS["ended_at" in values].execute(core, params).scalar() == 1
 
 
 @functools.cache
@@ -622,6 +629,11 @@ class SocketUser:
 
 
 @functools.cache
+def _socket_lookup(for_action: bool = False) -> Prepared:
+    """identify_socket's statement, prepared once per connection on PostgreSQL."""
+    return Prepared(f"couples_socket{'_action' if for_action else ''}", _socket_query(for_action))
+
+
 def _socket_query(for_action: bool = False):
     """The socket, its login and user; for an action also the named session with the socket
     user's live role in it and the seq of an earlier action with the same client id."""
@@ -674,7 +686,7 @@ def identify_socket(sid: str, public_id: str | None = None, client_id: str | Non
     page views do (written at most once a minute)."""
     for_action = public_id is not None
     params = {"sid": sid, "public_id": public_id, "client_id": client_id} if for_action else {"sid": sid}
-    found = db.session.connection().execute(_socket_query(for_action), params).first()
+    found = _socket_lookup(for_action).execute(db.session.connection(), params).first()
     if found is None or found.login_id is None or found.owner_id is None or found.login_user_id != found.user_id:
         return None
     at = utcnow()
