@@ -5,6 +5,7 @@ flash message (post/redirect/get) or shows the page again with the errors beside
 """
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from marshmallow import ValidationError
 
 from . import pairing
@@ -18,6 +19,21 @@ bp = Blueprint("views", __name__)
 @bp.app_context_processor
 def template_helpers():
     return {"has_endpoint": lambda name: name in current_app.view_functions}
+
+
+@bp.app_template_filter("bdi")
+def bdi(text) -> Markup:
+    """`text` escaped inside `<bdi>`, for a name or a person's words within a sentence built in an
+    expression (templates write `<bdi>{{ name }}</bdi>` directly): a right-to-left name, or an old
+    one holding a direction override, then cannot reorder the words around it."""
+    return Markup("<bdi>{}</bdi>").format(text)
+
+
+@bp.app_template_filter("isolate")
+def isolate(text) -> str:
+    """`text` between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE: `<bdi>` for plain-text
+    places that cannot hold an element, such as the page's `<title>`."""
+    return f"\u2068{text}\u2069"
 
 
 @bp.get("/")

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 
 from . import access, audit, practice, times
@@ -18,7 +19,7 @@ from .errors import DomainError
 from .exercises import engine
 from .extensions import db
 from .models import Couple, PracticeSession, TherapistNote
-from .views import bp
+from .views import bdi, bp
 
 MEASURES = {"suds": "Distress", "connected": "Connection", "arousal": "Stirred up"}
 # The engine's check-in and check-out around every exercise (a time-out has only the check-out).
@@ -267,44 +268,47 @@ def describe_event(ev: dict, names: dict, viewer: str) -> dict | None:
 
 
 def _sentence(kind, d, names, viewer):
-    name = lambda seat: names.get(seat, "The session") if seat else "The session"  # noqa: E731
+    """The sentence for one event, as Markup: names and the partners' own words go in escaped
+    inside `<bdi>`, so that a right-to-left name cannot reorder the sentence around it."""
+    name = lambda seat: bdi(names.get(seat, "The session")) if seat else "The session"  # noqa: E731
+    said = lambda key: bdi(d.get(key))  # noqa: E731
     sentences = {
         "exercise_started": lambda: f"{d.get('title') or d.get('exercise')} started.",
-        "speaker_chosen": lambda: f"{name(d.get('speaker'))} goes first.",
-        "roles_swapped": lambda: f"Roles swapped: {name(d.get('speaker'))} speaks now.",
+        "speaker_chosen": lambda: Markup("{} goes first.").format(name(d.get("speaker"))),
+        "roles_swapped": lambda: Markup("Roles swapped: {} speaks now.").format(name(d.get("speaker"))),
         "timer_started": lambda: f"Break of {d.get('minutes')} minutes started.",
         "timer_fired": lambda: "The agreed break time was reached.",
         "return_time_agreed": lambda: f"Agreed break: {d.get('minutes')} minutes.",
         "break_extended": lambda: f"The break was extended by {d.get('minutes')} minutes.",
         "next_step_chosen": lambda: f"Next step chosen: {d.get('choice')}.",
-        "needs_outcome": lambda: _outcome(d, name),
+        "needs_outcome": lambda: _outcome(d),
         "exercise_completed": lambda: "Exercise completed.",
-        "exercise_interrupted": lambda: f"{name(d.get('by'))} called a time-out.",
+        "exercise_interrupted": lambda: Markup("{} called a time-out.").format(name(d.get("by"))),
         "exercise_resumed": lambda: "Back to the exercise.",
         "exercise_abandoned": lambda: "The earlier exercise was set aside.",
-        "paused": lambda: f"{name(d.get('by'))} paused the session.",
-        "pause_reason": lambda: f"Private reason for the pause: {d.get('reason')}",
-        "partner_ready": lambda: f"{name(d.get('partner'))} is ready to continue.",
+        "paused": lambda: Markup("{} paused the session.").format(name(d.get("by"))),
+        "pause_reason": lambda: Markup("Private reason for the pause: {}").format(said("reason")),
+        "partner_ready": lambda: Markup("{} is ready to continue.").format(name(d.get("partner"))),
         "resumed": lambda: "Both were ready; the session continued.",
         "session_ready": lambda: "Both answered the check-in question. Ready to begin.",
         "not_today": lambda: d.get("message"),
         "safety_answered": lambda: ("You said it feels safe." if d.get("safe")
                                     else "You said it does not feel safe right now."),
-        "safety_concern": lambda: f"{name(d.get('partner'))} said it does not feel safe right now.",
-        "safety_checked": lambda: f"{name(d.get('partner'))} said it feels safe.",
+        "safety_concern": lambda: Markup("{} said it does not feel safe right now.").format(name(d.get("partner"))),
+        "safety_checked": lambda: Markup("{} said it feels safe.").format(name(d.get("partner"))),
         "session_ended": lambda: _ended(d, name),
-        "end_reason": lambda: f"Private reason for ending: {d.get('reason')}",
+        "end_reason": lambda: Markup("Private reason for ending: {}").format(said("reason")),
     }
     make = sentences.get(kind)
     return make() if make else None
 
 
-def _outcome(d, name):
-    result = {"agreed": f"Agreed: \u201c{d.get('agreement')}\u201d.",
+def _outcome(d):
+    result = {"agreed": Markup("Agreed: \u201c{}\u201d.").format(bdi(d.get("agreement"))),
               "declined": "The request was declined kindly.",
               "to_revisit": "Noted to revisit another time."}.get(d.get("outcome"), "Recorded.")
     if d.get("follow_up_date"):
-        result += f" Check in on {d['follow_up_date']}."
+        result += Markup(" Check in on {}.").format(d["follow_up_date"])
     return result
 
 
@@ -312,7 +316,7 @@ def _ended(d, name):
     if d.get("reason") == "rescheduled":
         return "The session ended, to continue another time."
     if d.get("by"):
-        return f"{name(d.get('by'))} ended the session."
+        return Markup("{} ended the session.").format(name(d.get("by")))
     return "The session ended."
 
 

@@ -221,7 +221,7 @@ def test_a_name_stored_before_the_rule_still_logs_in_and_reads_back_unchanged(cl
     as_sam = api_as(older)
     assert as_sam.get("/api/v1/me").get_json()["display_name"] == "Sam\u202eLee"
     resp = client.post("/login", data={"email": "sam@example.com", "password": PASSWORD}, follow_redirects=True)
-    assert resp.status_code == 200 and "Hello, Sam\u202eLee" in resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "Hello, <bdi>Sam\u202eLee</bdi>" in resp.get_data(as_text=True)
 
 
 def test_api_registration_missing_fields(client):

@@ -423,7 +423,7 @@ def test_weekly_progress_keeps_before_and_after_apart(app, world):
     assert week["connected"]["a"] == {"before": 3.0, "after": 7.0, "change": 4.0, "count": 1}
     assert week["connected"]["b"] == {"before": 5.0, "after": 5.0, "change": 0.0, "count": 1}
     distress = page[page.index('id="distress-title"'):page.index('id="connection-title"')]
-    assert "<th scope=\"col\">Alice, before</th><th scope=\"col\">Alice, after</th>" in distress
+    assert "<th scope=\"col\"><bdi>Alice</bdi>, before</th><th scope=\"col\"><bdi>Alice</bdi>, after</th>" in distress
     cells = re.findall(r"<td>([^<]*)</td>", distress)
     assert cells == ["2.0", "8.0", "+6.0", "6.0", "4.0", "-2.0"] and "5.0" not in cells
     therapist_view = logged_in(app, "theo").get(f"/therapist/couples/{world.couple_id}").get_data(as_text=True)

@@ -173,14 +173,14 @@ def test_consent_and_revocation_through_the_pages(app, couple, dr, login):
     with app.app_context():
         link_id = db.session.scalar(select(TherapistLink.id))
     page = bob.get("/dashboard")
-    assert b"I agree to share with Dr Kim" in page.data
+    assert b"I agree to share with <bdi>Dr Kim</bdi>" in page.data
     resp = bob.post(f"/couple/therapists/{link_id}/consent", follow_redirects=True)
     assert b"Both of you agreed" in resp.data
 
     therapist = app.test_client()
     login(therapist, dr.email)
     page = therapist.get("/dashboard")
-    assert b"Alice and Bob" in page.data and dr.therapist_code.encode() in page.data
+    assert b"<bdi>Alice</bdi> and <bdi>Bob</bdi>" in page.data and dr.therapist_code.encode() in page.data
 
     alice.post(f"/couple/therapists/{link_id}/revoke")
     assert b"No couple has linked you yet" in therapist.get("/dashboard").data

@@ -14,6 +14,12 @@ function chartLib() {
   return window.Chart || null;
 }
 
+// A canvas holds no <bdi>: a name in a legend or tooltip goes between FIRST STRONG ISOLATE and
+// POP DIRECTIONAL ISOLATE instead, so a right-to-left name cannot reorder the label around it.
+function isolate(name) {
+  return `\u2068${name}\u2069`;
+}
+
 /** The rating moments in order (one per step visit, so both partners' answers line up). */
 function momentsOf(ratings) {
   const order = [];
@@ -40,7 +46,7 @@ function datasetsFor(ratings, partners, measures) {
       for (const r of mine) data[moments.index(r)] = r.value;
       const style = MEASURE_STYLE[measure] || MEASURE_STYLE.suds;
       out.push({
-        label: `${measures[measure]}, ${partners[seat]}`,
+        label: `${measures[measure]}, ${isolate(partners[seat])}`,
         data,
         spanGaps: true,
         borderColor: SEAT_COLOURS[seat],
@@ -115,7 +121,7 @@ export function weeklyChart(canvas, weekly, key, names) {
     for (const phase of ["before", "after"]) {
       const style = PHASE_STYLE[phase];
       datasets.push({
-        label: `${names[seat]}, ${style.word}`,
+        label: `${isolate(names[seat])}, ${style.word}`,
         data: weekly.map((w) => w[key][seat][phase]),
         changes: weekly.map((w) => w[key][seat].change),
         phase,

@@ -45,16 +45,36 @@ function el(tag, attrs = {}, ...children) {
     else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
     else node.setAttribute(k, v === true ? "" : v);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
 }
 
+// A name or a person's own words inside a sentence goes in a <bdi> (as textContent): a name in a
+// right-to-left script, or an old one holding a direction override, cannot reorder the sentence.
+function bdi(text) {
+  return el("bdi", { text: String(text ?? "") });
+}
+
+// A sentence as DOM parts, to append or replaceChildren with: sentence`${bdi(name)} goes first.`
+function sentence(strings, ...values) {
+  return strings.flatMap((s, i) => (i < values.length ? [s, values[i]] : [s])).flat(Infinity).filter((p) => p !== "");
+}
+
+// The words of some parts, for the screen reader announcer (bdi is transparent to it).
+function plain(parts) {
+  return [parts].flat(Infinity).map((p) => (p instanceof Node ? p.textContent : String(p ?? ""))).join("");
+}
+
 function nameOf(seat) {
-  if (!seat) return "The session";
-  return observer || seat !== me ? names[seat] : `${names[seat]} (you)`;
+  if (!seat) return ["The session"];
+  return observer || seat !== me ? [bdi(names[seat])] : [bdi(names[seat]), " (you)"];
+}
+
+function namesOf(seats) {
+  return seats.flatMap((seat, i) => (i ? [" and ", bdi(names[seat])] : [bdi(names[seat])]));
 }
 
 function stepInfo(exercise, step) {
@@ -85,8 +105,8 @@ function setClock(serverIso) {
 // Messages that arrive together (an answer, then the new turn) are read out together.
 let announceTimer = null;
 let announceQueue = [];
-function announce(text) {
-  announceQueue.push(text);
+function announce(parts) {
+  announceQueue.push(plain(parts));
   if (announceTimer) return;
   announceTimer = setTimeout(() => {
     $("announcer").textContent = announceQueue.join(" ");
@@ -283,7 +303,7 @@ function answersList(exercise, step, data) {
     if (typeof value === "boolean") shown = value ? "Yes" : "No";
     else if (info.options[name]) shown = info.options[name][value] || value;
     else if (kind === "minutes") shown = `${value} minutes`;
-    items.push(el("dt", { text: label }), el("dd", { text: String(shown) }));
+    items.push(el("dt", { text: label }), el("dd", { dir: "auto", text: String(shown) }));
   }
   return [
     items.length ? el("dl", { class: "answers" }, items) : null,
@@ -293,30 +313,33 @@ function answersList(exercise, step, data) {
 
 const SENTENCES = {
   exercise_started: (d) => `${d.title || d.exercise} started.`,
-  speaker_chosen: (d) => `${nameOf(d.speaker)} goes first.`,
-  roles_swapped: (d) => `Roles swapped: ${nameOf(d.speaker)} speaks now.`,
+  speaker_chosen: (d) => sentence`${nameOf(d.speaker)} goes first.`,
+  roles_swapped: (d) => sentence`Roles swapped: ${nameOf(d.speaker)} speaks now.`,
   timer_started: (d) => `Break of ${d.minutes} minutes started.`,
   timer_fired: () => "The agreed break time was reached.",
   return_time_agreed: (d) => `Agreed break: ${d.minutes} minutes.`,
   break_extended: (d) => `The break was extended by ${d.minutes} minutes.`,
   next_step_chosen: (d) => `Next step chosen: ${{ resume: "carry on", switch: "a needs request", reschedule: "another time" }[d.choice] || d.choice}.`,
-  needs_outcome: (d) => ({ agreed: `Agreed: \u201c${d.agreement}\u201d.`, declined: "The request was declined kindly.", to_revisit: "Noted to revisit another time." }[d.outcome] || "Recorded.") + (d.follow_up_date ? ` Check in on ${d.follow_up_date}.` : ""),
+  needs_outcome: (d) => [
+    { agreed: sentence`Agreed: \u201c${bdi(d.agreement)}\u201d.`, declined: "The request was declined kindly.", to_revisit: "Noted to revisit another time." }[d.outcome] || "Recorded.",
+    d.follow_up_date ? ` Check in on ${d.follow_up_date}.` : "",
+  ].flat(),
   exercise_completed: () => "Exercise completed. Well done.",
-  exercise_interrupted: (d) => `${nameOf(d.by)} called a time-out.`,
+  exercise_interrupted: (d) => sentence`${nameOf(d.by)} called a time-out.`,
   exercise_resumed: () => "Back to the exercise.",
   exercise_abandoned: () => "The earlier exercise was set aside.",
-  paused: (d) => `${nameOf(d.by)} paused the session.`,
-  pause_reason: (d) => `Private reason for the pause: ${d.reason}`,
-  partner_ready: (d) => `${nameOf(d.partner)} is ready to continue.`,
+  paused: (d) => sentence`${nameOf(d.by)} paused the session.`,
+  pause_reason: (d) => sentence`Private reason for the pause: ${bdi(d.reason)}`,
+  partner_ready: (d) => sentence`${nameOf(d.partner)} is ready to continue.`,
   resumed: () => "You were both ready; the session continues.",
   session_ready: () => "You both answered the check-in question. Ready to begin.",
   not_today: (d) => d.message,
   safety_waiting: (d) => d.message,
   safety_answered: (d) => (d.safe ? "You said it feels safe." : "You said it does not feel safe right now."),
-  safety_concern: (d) => `${nameOf(d.partner)} said it does not feel safe right now.`,
-  safety_checked: (d) => `${nameOf(d.partner)} said it feels safe.`,
-  session_ended: (d) => (d.reason === "rescheduled" ? "The session ended, to continue another time." : d.by ? `${nameOf(d.by)} ended the session.` : "The session ended."),
-  end_reason: (d) => `Private reason for ending: ${d.reason}`,
+  safety_concern: (d) => sentence`${nameOf(d.partner)} said it does not feel safe right now.`,
+  safety_checked: (d) => sentence`${nameOf(d.partner)} said it feels safe.`,
+  session_ended: (d) => (d.reason === "rescheduled" ? "The session ended, to continue another time." : d.by ? sentence`${nameOf(d.by)} ended the session.` : "The session ended."),
+  end_reason: (d) => sentence`Private reason for ending: ${bdi(d.reason)}`,
 };
 
 function timeOf(iso) {
@@ -328,19 +351,19 @@ function describe(ev) {
   const d = ev.data || {};
   if (ev.type === "step_submitted" || ev.type === "step_logged") {
     return el("li", { class: `entry entry-${d.by}` },
-      el("p", { class: "entry-head" }, timeOf(ev.at), " ", el("strong", { text: nameOf(d.by) }), " ",
+      el("p", { class: "entry-head" }, timeOf(ev.at), " ", el("strong", {}, nameOf(d.by)), " ",
         el("span", { text: stepTitle(d.exercise, d.step) })),
       answersList(d.exercise, d.step, d.data));
   }
   const make = SENTENCES[ev.type];
   if (!make) return null;
-  return el("li", { class: "entry entry-system" }, el("p", { class: "entry-head" }, timeOf(ev.at), " ", el("span", { text: make(d) })));
+  return el("li", { class: "entry entry-system" }, el("p", { class: "entry-head" }, timeOf(ev.at), " ", el("span", {}, make(d))));
 }
 
 function announceEvent(ev) {
   const d = ev.data || {};
   if ((ev.type === "step_submitted" || ev.type === "step_logged") && (observer || d.by !== me)) {
-    announce(`${nameOf(d.by)} answered: ${stepTitle(d.exercise, d.step)}.`);
+    announce(sentence`${nameOf(d.by)} answered: ${stepTitle(d.exercise, d.step)}.`);
   } else if (["paused", "resumed", "session_ended", "exercise_started", "not_today", "session_ready", "timer_fired"].includes(ev.type)) {
     announce(SENTENCES[ev.type](d));
   }
@@ -358,7 +381,7 @@ function renderPresence() {
     const here = p[seat] && p[seat].online;
     list.append(el("li", { class: here ? "here" : "away" },
       el("span", { class: "dot", "aria-hidden": "true" }),
-      here ? `${names[seat]} is here` : `${names[seat]} is not connected right now`));
+      here ? sentence`${bdi(names[seat])} is here` : sentence`${bdi(names[seat])} is not connected right now`));
   }
   if (!observer && p.therapist && p.therapist.observing) {
     list.append(el("li", { class: "therapist" }, el("span", { class: "dot", "aria-hidden": "true" }), "Your therapist is observing"));
@@ -376,17 +399,17 @@ const PHASE_TITLES = {
 
 function turnText(v) {
   if (v.phase === "ended") return "";
-  if (v.paused) return v.paused_by === me ? "You paused the session." : `${nameOf(v.paused_by)} paused the session.`;
+  if (v.paused) return v.paused_by === me ? "You paused the session." : sentence`${nameOf(v.paused_by)} paused the session.`;
   const waiting = v.waiting_for || [];
   if (observer) {
     if (!waiting.length) return v.deadline_at ? "The partners are on a break." : "";
-    return `Waiting for ${waiting.map((s) => names[s]).join(" and ")}.`;
+    return sentence`Waiting for ${namesOf(waiting)}.`;
   }
   if (v.your_turn) {
     return waiting.length > 1 ? "Your turn (you both answer this one)." : "Your turn.";
   }
   if (v.phase === "exercise" && !waiting.length) return v.deadline_at ? "You are both on a break." : "";
-  if (waiting.includes(partnerSeat)) return `${names[partnerSeat]}'s turn.`;
+  if (waiting.includes(partnerSeat)) return sentence`${bdi(names[partnerSeat])}'s turn.`;
   return "";
 }
 
@@ -396,7 +419,7 @@ function setView(view) {
   const v = view;
   $("exercise-name").textContent = v.exercise_title ? `${v.exercise_title}${v.round > 1 ? ` · round ${v.round}` : ""}` : "";
   $("step-title").textContent = v.paused ? "Paused" : v.step_title || PHASE_TITLES[v.phase] || "";
-  $("turn").textContent = turnText(v);
+  $("turn").replaceChildren(...[turnText(v)].flat());
   $("prompt").textContent = v.prompt || "";
   renderSuggestions(v);
   tick();
@@ -485,7 +508,7 @@ function renderActions(v) {
 function pausedPanel(v) {
   const mine = v.ready && v.ready[me];
   const box = el("div", { class: "paused-panel" });
-  if (v.pause_reason) box.append(el("p", { class: "muted", text: `Your private reason: ${v.pause_reason}` }));
+  if (v.pause_reason) box.append(el("p", { class: "muted" }, "Your private reason: ", bdi(v.pause_reason)));
   if (!mine) {
     box.append(el("button", {
       type: "button", class: "button button-primary", id: "ready-button", text: "I'm ready to continue",
@@ -495,7 +518,7 @@ function pausedPanel(v) {
       },
     }));
   } else {
-    box.append(el("p", { text: `Waiting for ${names[partnerSeat]} to be ready too.` }));
+    box.append(el("p", {}, sentence`Waiting for ${bdi(names[partnerSeat])} to be ready too.`));
   }
   return box;
 }
@@ -770,7 +793,7 @@ function renderTable() {
     box.replaceChildren(el("p", { class: "muted", text: "No ratings yet." }));
     return;
   }
-  const rows = ratings.map((r) => el("tr", {}, el("td", { text: String(r.minutes) }), el("td", { text: names[r.seat] }),
+  const rows = ratings.map((r) => el("tr", {}, el("td", { text: String(r.minutes) }), el("td", {}, bdi(names[r.seat])),
     el("td", { text: config.measures[r.measure] }), el("td", { text: String(r.value) }), el("td", { text: r.step })));
   box.replaceChildren(el("table", { class: "ratings-table" },
     el("caption", { class: "visually-hidden", text: "Ratings from 0 to 10, in order" }),
