@@ -189,7 +189,7 @@ def next_action(view, exercises, today):
     if phase == "safety" and view.get("your_turn"):
         return "safety", None, {"safe": True}
     if phase == "ready" and view.get("can_start"):
-        done = len(view.get("completed") or [])
+        done = sum((view.get("completed") or {}).values())
         return "start_exercise", None, {"exercise": exercises[done % len(exercises)]}
     if phase == "exercise" and view.get("your_turn"):
         return "submit", view.get("step"), fill(view.get("input"), today)

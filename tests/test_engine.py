@@ -131,7 +131,7 @@ def test_greeting_start_to_finish(first_by, first, speaker):
     assert r.state["phase"] == "ready" and r.state["run"] is None
     done = [e for e in r.events if e["type"] == "exercise_completed"][-1]
     assert done["data"]["exercise"] == "greeting" and done["data"]["duration_seconds"] == 360
-    assert r.state["completed"] == ["greeting"]
+    assert r.state["completed"] == {"greeting": 1} and r.view("b")["completed"] == {"greeting": 1}
     chosen = [e for e in r.events if e["type"] == "speaker_chosen"][0]
     assert chosen["data"] == {"by": first_by, "speaker": speaker}
 
@@ -670,6 +670,68 @@ def test_views_for_everyone_at_every_step_are_json():
     assert vt["prompt"] and vt["input"] is None
 
 
+GREETING_TURNS = [("a", {"greeting": "Hi"}), ("b", {"greeting": "Hello"}), ("a", {"day": "Busy"}),
+                  ("b", {"day": "Calm"}), ("a", {"appreciation": "Tea"}), ("b", {"appreciation": "Jokes"})]
+
+
+def greet_through(r):
+    start_greeting(r)
+    for who, data in GREETING_TURNS:
+        r.submit(who, data)
+    r.suds({"connected": 8})
+    assert r.state["phase"] == "ready"
+
+
+def timeout_through(r):
+    r.act("timeout", "a", {"feeling": "angry", "arousal": 7})
+    r.submit("b", {"feeling": "sad", "arousal": 5})
+    r.submit("a", {})
+    r.submit("b", {})
+    r.tick(20)
+    r.act("timer", None)
+    r.submit("a", {"arousal": 2, "ready": True})
+    r.submit("b", {"arousal": 3, "ready": True})
+    finish_timeout_resume(r, "a")
+    assert r.state["phase"] == "ready"
+
+
+def test_two_hundred_completions_keep_the_state_and_views_bounded():
+    r = Room()
+    sizes = {}
+    for n in range(1, 201):
+        timeout_through(r) if n % 4 == 0 else greet_through(r)
+        if n in (20, 200):
+            sizes[n] = [len(json.dumps(x)) for x in (r.state, r.view("a"), r.view("therapist"))]
+    assert r.state["completed"] == {"greeting": 150, "timeout": 50}
+    assert r.view("b")["completed"] == {"greeting": 150, "timeout": 50}
+    assert sum(e["type"] == "exercise_completed" for e in r.events) == 200
+    # Only the digits of the counts and of step_seq grow.
+    assert all(late - early <= 4 for early, late in zip(sizes[20], sizes[200])), sizes
+
+
+def test_a_stored_state_of_the_old_shape_loads_and_continues():
+    r = Room()
+    old = {**r.state, "v": 1, "completed": ["greeting", "needs"] * 300 + ["greeting"]}
+    stored = copy.deepcopy(old)
+    assert r.view("a")["completed"] == {}
+    assert engine.view(old, "a", r.now)["completed"] == {"greeting": 301, "needs": 300}
+    r.state = old
+    greet_through(r)  # Room.act also checks that apply never changes its input
+    assert old == stored
+    assert r.state["v"] == engine.STATE_VERSION
+    assert r.state["completed"] == {"greeting": 302, "needs": 300}
+    assert list(r.state["completed"]) == ["greeting", "needs"]  # in order of first completion
+
+
+def test_apply_copies_the_counts_rather_than_sharing_them():
+    r = Room()
+    greet_through(r)
+    before = r.state
+    after = engine.apply(before, Action("start_exercise", "a", {"exercise": "greeting"}, r.now)).state
+    assert after["completed"] == before["completed"] == {"greeting": 1}
+    assert after["completed"] is not before["completed"]
+
+
 def test_replay_is_deterministic():
     r = Room()
     sp = start_needs(r)
@@ -711,7 +773,7 @@ def test_adding_an_exercise_needs_no_engine_change():
             r.submit(sp, {"appreciation": "your patience"})
             r.submit(engine.other(sp), {"thanks": "thank you"})
         r.suds()
-        assert r.state["completed"] == ["appreciation_test"] and r.state["phase"] == "ready"
+        assert r.state["completed"] == {"appreciation_test": 1} and r.state["phase"] == "ready"
         assert "roles_swapped" in r.types()
     finally:
         del engine.EXERCISES["appreciation_test"]

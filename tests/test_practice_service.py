@@ -347,6 +347,21 @@ def test_the_test_clock_cannot_be_enabled_in_production(app, monkeypatch, tmp_pa
     assert app.config["CLOCK"]() - utcnow() > timedelta(minutes=59)
 
 
+def test_a_state_stored_in_the_old_shape_keeps_working_and_is_rewritten_small(world, ctx):
+    """Until state v2 the state listed every completed exercise; such rows need no migration."""
+    room = Room(world)
+    room.safe()
+    row = room.row()
+    row.state = {**row.state, "v": 1, "completed": ["greeting", "needs"] * 300}
+    db.session.commit()
+    snap, _ = practice.snapshot(room.row(), "a")
+    assert snap["view"]["completed"] == {"greeting": 300, "needs": 300}
+    last = greeting_to_end(room)
+    state = room.row().state
+    assert state["v"] == 2 and state["completed"] == {"greeting": 301, "needs": 300}
+    assert last.views["b"]["completed"] == {"greeting": 301, "needs": 300}
+
+
 # --------------------------------------------------------------------------- transcripts
 
 

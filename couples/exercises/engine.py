@@ -348,18 +348,33 @@ def _pending(step: Step, run) -> list:
 # --------------------------------------------------------------------------- state
 
 
+STATE_VERSION = 2  # v2: "completed" counts per exercise key; v1 listed every completion
+
+
 def new_state() -> dict:
     return {
-        "v": 1,
+        "v": STATE_VERSION,
         "phase": "safety",  # safety | hold | ready | exercise | ended
         "safety": {"a": None, "b": None},
         "step_seq": 0,
         "run": None,  # the running exercise
         "stack": [],  # exercises interrupted by a timeout
         "paused": None,  # {"by", "at", "reason", "ready": {"a","b"}}
-        "completed": [],  # keys of completed exercises, in order
+        "completed": {},  # exercise key -> times completed, in order of first completion
         "ended": None,  # {"at", "by", "reason"}
     }
+
+
+def upgrade(state: dict) -> dict:
+    """`state` in the current shape; a stored older state is converted, never changed in place.
+    The old list of every completed key grew with the session and was rewritten on every turn;
+    the order it kept is in the event log (`exercise_completed`)."""
+    if state.get("v", 1) >= STATE_VERSION:
+        return state
+    counts: dict = {}
+    for key in state.get("completed") or ():
+        counts[key] = counts.get(key, 0) + 1
+    return {**state, "v": STATE_VERSION, "completed": counts}
 
 
 def deadline(state) -> dt.datetime | None:
@@ -478,7 +493,7 @@ def _finish(s, now, events):
     _ev(events, "exercise_completed", None, {
         "exercise": ex.key, "started_at": run["started_at"], "completed_at": _iso(now),
         "duration_seconds": int((now - started).total_seconds()), "rounds": run["round"]})
-    s["completed"].append(ex.key)
+    s["completed"][ex.key] = s["completed"].get(ex.key, 0) + 1
     directive = ex.after(Ctx(run, now)) if ex.after else None
     s["run"] = None
     s["phase"] = "ready"
@@ -711,7 +726,7 @@ def apply(state: dict, action: Action) -> Result:
         raise EngineError("paused", "The session is paused until you are both ready.")
     if action.kind != "timer" and action.actor not in PARTNERS:
         raise EngineError("not_your_turn", "Only a partner in the session can do this.")
-    s = _copy(state)
+    s = _copy(upgrade(state))
     events: list = []
     _HANDLERS[action.kind](s, action, events)
     return Result(s, events)
@@ -779,7 +794,7 @@ _SAFETY_Q = ("Before anything starts, a private question, just for you: does it 
 
 
 def view(state: dict, viewer: str, now: dt.datetime) -> dict:
-    s = state
+    s = upgrade(state)  # a stored older state is shown as it will be written
     phase = _phase_for(s, viewer)
     run = s["run"] if phase == "exercise" else None
     paused = s["paused"]
@@ -792,7 +807,7 @@ def view(state: dict, viewer: str, now: dt.datetime) -> dict:
         "deadline_at": None, "seconds_left": None, "suggestions": [], "speaker": None,
         "listener": None, "caller": None, "round": 0, "moment": None, "interrupted": None,
         "answered": [], "exercises": [], "can_start": False, "can_timeout": False,
-        "completed": list(s["completed"]), "server_now": _iso(now),
+        "completed": dict(s["completed"]), "server_now": _iso(now),
     }
     if paused and viewer in (paused["by"], "therapist"):
         out["pause_reason"] = paused["reason"]

@@ -54,7 +54,7 @@ def test_greeting_ritual_from_start_to_finish(room):
     both(room, "suds_after", {"suds": 1, "connected": 8}, {"suds": 1, "connected": 9})
     for p in (a, b, theo):
         p.wait_for(lambda p: "exercise_completed" in p.types() and p.view["phase"] == "ready", "completion")
-        assert p.view["completed"] == ["greeting"]
+        assert p.view["completed"] == {"greeting": 1}
     assert_gap_free(a, b, theo)
     assert steps_seen(a) == steps_seen(b) == steps_seen(theo)
     assert len(steps_seen(a)) == 9  # check-in, who first, six turns, check-out
