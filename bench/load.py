@@ -203,7 +203,7 @@ class Session:
                       for r, c in spec["clients"].items()}
         self.last_actor = "b"
         self.turns = 0
-        self.settle = None  # (peer, views seen, give-up time): wait for the actor's new view
+        self.settle = None  # (views seen, trust stale views after, give up): after an ack, wait for new views
 
     async def open(self):
         for peer in self.peers.values():
@@ -215,17 +215,22 @@ class Session:
         if self.target == "relay":
             actor = "a" if self.last_actor == "b" else "b"
             return actor, ("submit", "relay", {"text": "A turn from the benchmark. " * 6})
-        if self.settle:  # don't act on a view older than the last acknowledged move
-            seen, until = self.settle
+        # Don't act on a view older than the last acknowledged move. A view that does not change
+        # (a partner's private safety answer) is trusted again after 2 paces; but a start only on
+        # a fresh view, or with a saturated server the partner whose view lags starts the
+        # exercise again (refused `exercise_in_progress`: the bot's error, not the server's).
+        fresh, stale_ok = {"a", "b"}, True
+        if self.settle:
+            seen, until, give_up = self.settle
+            now = time.perf_counter()
             fresh = {r for r in ("a", "b") if self.peers[r].views > seen[r]}
-            if time.perf_counter() >= until:
+            stale_ok = now >= until
+            if now >= give_up or fresh == {"a", "b"}:
                 fresh, self.settle = {"a", "b"}, None
-        else:
-            fresh = {"a", "b"}
         options = []
-        for role in sorted(fresh):
+        for role in ("a", "b"):
             act = next_action(self.peers[role].view, self.args.exercises, today)
-            if act:
+            if act and (role in fresh or (stale_ok and act[0] != "start_exercise")):
                 options.append((role, act))
         if not options:
             return None
@@ -294,7 +299,8 @@ class Session:
             return
         self.turns += 1
         if self.target == "app":
-            self.settle = (views_before, time.perf_counter() + 2 * self.args.pace)
+            now = time.perf_counter()
+            self.settle = (views_before, now + 2 * self.args.pace, now + self.args.timeout)
         if measuring:
             self.stats.acked += 1
             self.stats.ack.append(t_ack - t0)
