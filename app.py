@@ -1,6 +1,7 @@
 """Entry point: choose the async mode, monkey-patch before anything else is imported, serve.
 
     python app.py            # serve on http://127.0.0.1:5000 (HOST / PORT override)
+    gunicorn -w 1 -k ... app:app   # any other server: the sweeper starts with its first request
     flask --app app ...      # CLI commands (db upgrade, demo, ...): no server, so no patching
 """
 import os
@@ -26,9 +27,12 @@ if __name__ == "__main__":
 
 from couples import create_app  # noqa: E402
 from couples.extensions import socketio  # noqa: E402
+from couples.realtime import start_background_tasks, start_when_served  # noqa: E402
 
 app = create_app()
-
+# Served any other way (gunicorn app:app, flask run), the sweeper starts with the first request;
+# the CLI's commands serve none, so they run no sweeper.
+start_when_served(app)
 
 
 def server_options() -> dict:
@@ -54,8 +58,7 @@ def tune_gc() -> None:
 
 
 if __name__ == "__main__":
-    from couples.realtime import start_background_tasks
-    start_background_tasks(app)
+    start_background_tasks(app)  # now, not at the first request: due timers fire after a restart
     tune_gc()
     socketio.run(app, host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "5000")),
                  allow_unsafe_werkzeug=ASYNC_MODE == "threading", debug=False, use_reloader=False,

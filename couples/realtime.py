@@ -8,6 +8,7 @@ each event goes only to the rooms in its audience. See docs/protocol.md.
 import functools
 import os
 import socket
+import threading
 import time
 import uuid
 
@@ -231,16 +232,36 @@ def broadcast_presence(session_id: int) -> None:
 
 # --------------------------------------------------------------------------- the sweeper
 
-_started: set = set()
+_sweeper_pid = None  # the process whose sweeper runs: a forked child starts its own
+_sweeper_lock = threading.Lock()  # green under eventlet and gevent once they have patched
 
 
 def start_background_tasks(app) -> None:
-    """Start this process's sweeper (once per app): lost authorisation, due timers, leases."""
+    """Start this process's sweeper, once per process: lost authorisation, due timers, leases."""
+    global _sweeper_pid
     practice.install_test_clock(app)
-    if id(app) in _started:
-        return
-    _started.add(id(app))
+    with _sweeper_lock:
+        if _sweeper_pid == os.getpid():
+            return
+        _sweeper_pid = os.getpid()
     socketio.start_background_task(_sweep_forever, app)
+
+
+def start_when_served(app) -> None:
+    """Start the sweeper with the first request (HTTP or Socket.IO) this process serves, whatever
+    serves it: gunicorn's worker, `flask run`, `python app.py` (which starts it before serving).
+
+    Not at import: the flask CLI imports the app and serves nothing, and a pre-forking master
+    (gunicorn --preload) would start it in the wrong process, before its workers patch."""
+    practice.install_test_clock(app)  # refused in production here, at start-up, not per request
+    served = app.wsgi_app
+
+    def wsgi_app(environ, start_response):
+        if _sweeper_pid != os.getpid():
+            start_background_tasks(app)
+        return served(environ, start_response)
+
+    app.wsgi_app = wsgi_app
 
 
 def _sweep_forever(app):

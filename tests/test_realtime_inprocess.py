@@ -1,5 +1,11 @@
 """Socket handlers in-process (Flask-SocketIO's test client, threading mode): the cookie login
-path, refusals at connect, and one sweeper pass disconnecting a lost login."""
+path, refusals at connect, one sweeper pass disconnecting a lost login, and when the sweeper
+starts."""
+import runpy
+import threading
+import uuid
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -74,3 +80,62 @@ def test_an_observing_therapist_is_audited_and_shown_to_the_partners(app, world)
                                 "data": {"safe": True}}, callback=True)["error"]["code"] == "observer_read_only"
     with app.app_context():
         assert db.session.scalar(select(AuditEntry.action)) == "session_observed"
+
+
+# --------------------------------------------------------------------------- when the sweeper starts
+
+
+@pytest.fixture
+def sweeper_starts(monkeypatch):
+    """Every sweeper start, recorded instead of run; this process starts with none running."""
+    starts = []
+    monkeypatch.setattr(realtime, "_sweeper_pid", None)
+    monkeypatch.setattr(socketio, "start_background_task", lambda fn, *args: starts.append((fn, args)))
+    return starts
+
+
+@pytest.fixture
+def served_app(database_url, monkeypatch, sweeper_starts):
+    """app.py imported the way gunicorn (or the flask CLI) imports it: not as __main__."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("SECRET_KEY", "test-" + uuid.uuid4().hex)
+    monkeypatch.setenv("COUPLES_ASYNC_MODE", "threading")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("COUPLES_CLOCK_FILE", raising=False)
+    app = runpy.run_path(str(Path(__file__).resolve().parents[1] / "app.py"), run_name="app")["app"]
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_server_other_than_app_py_starts_the_sweeper_once_with_its_first_requests(served_app, sweeper_starts):
+    assert sweeper_starts == []  # importing serves nothing: the flask CLI runs no sweeper
+    ready = threading.Barrier(8)
+
+    def first_request():
+        client = served_app.test_client()
+        ready.wait()
+        assert client.get("/api/v1/me").status_code == 401
+
+    requests = [threading.Thread(target=first_request) for _ in range(8)]
+    for t in requests:
+        t.start()
+    for t in requests:
+        t.join()
+    served_app.test_client().get("/api/v1/me")
+    assert sweeper_starts == [(realtime._sweep_forever, (served_app,))]
+
+
+def test_a_socket_io_handshake_as_first_request_starts_the_sweeper(served_app, sweeper_starts):
+    handshake = served_app.test_client().get("/socket.io/?EIO=4&transport=polling")
+    assert handshake.status_code == 200
+    assert sweeper_starts == [(realtime._sweep_forever, (served_app,))]
+
+
+def test_apps_built_by_create_app_alone_never_start_a_sweeper(app, world, sweeper_starts):
+    app.test_client().get("/api/v1/me")
+    sock = socketio.test_client(app, auth={"token": world.tokens["alice"]})
+    assert sock.is_connected()
+    sock.disconnect()
+    assert sweeper_starts == []
