@@ -5,17 +5,17 @@ watched for console errors, page errors and CSP violations; `check_page` runs ax
 saves screenshots at phone and desktop widths under tests/artifacts/.
 """
 import shutil
-from pathlib import Path
 
 import pytest
 
-sync_api = pytest.importorskip("playwright.sync_api")
+from support.browser import AXE, CHROMIUM, CHROMIUM_ARGS, VENDOR, log_in, require_browser, require_playwright
+
+require_playwright()  # here, before the test modules import it: skips (or fails) the whole suite
 
 from browser_kit import ARTIFACTS, ROOT  # noqa: E402 - needs Playwright
-from support.browser import CHROMIUM, CHROMIUM_ARGS, log_in  # noqa: E402
+from playwright import sync_api  # noqa: E402
 from support.server import EASY_LOGIN, ServerProcess, migrate  # noqa: E402
 
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "browser-test-password-1"
 
 
@@ -43,11 +43,7 @@ def seed_people(app, count: int) -> dict:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """The served app on a SQLite file with three seeded couples (`server.people`)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (make chromium)")
-    for asset in ("static/vendor/socket.io.esm.min.js", "static/vendor/chart.umd.min.js"):
-        if not (ROOT / asset).exists():
-            pytest.fail(f"{asset} is missing: run `make vendor`")
+    require_browser(*VENDOR, AXE)  # before a server starts for nothing
     tmp = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{tmp / 'couples.db'}"
     people = seed_people(migrate(url), 3)
@@ -60,6 +56,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser():
+    require_browser(*VENDOR, AXE)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -74,7 +71,7 @@ class Person:
         self.server, self.label = server, label
         self.context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=server.url)
         # Injected through the DevTools protocol, so the page's strict CSP is untouched.
-        self.context.add_init_script(path=str(AXE))
+        self.context.add_init_script(path=str(ROOT / AXE))
         self.context.set_default_timeout(10_000)
         self.errors = []
         self.page = self.new_page()

@@ -9,13 +9,10 @@ sends canaries in refused actions (bad payloads are the likeliest to be logged).
 """
 import json
 import uuid
-from pathlib import Path
 
-import pytest
 import requests
 import socketio as sio_client
 
-ROOT = Path(__file__).resolve().parents[2]
 CANARIES = {"feeling": "zqcanaryfeel", "greeting": "zq-canary-greeting-7731",
             "reason": "zq-canary-private-reason-4410", "refused": "zq-canary-refused-9902"}
 
@@ -41,12 +38,9 @@ def _socket_canaries(live):
 
 def _browser_run(live):
     """The partners' and therapist's browsers; returns every URL requested and what each stores."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from support.browser import CHROMIUM, CHROMIUM_ARGS, answer, enter_room, log_in
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    if not (ROOT / "static/vendor/socket.io.esm.min.js").exists():
-        pytest.skip("static/vendor is missing: run `make vendor`")
+    from support.browser import CHROMIUM, CHROMIUM_ARGS, VENDOR, answer, enter_room, log_in, require_browser
+    require_browser(*VENDOR)
+    from playwright import sync_api
     expect = sync_api.expect
     urls, stores = [], []
     with sync_api.sync_playwright() as pw:

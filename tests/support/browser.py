@@ -1,14 +1,40 @@
 """Debian's Chromium driven by Playwright, for the suites that use a real browser (tests/browser,
-and the canary run in tests/security): where Chromium is, how it starts, and the moves through
-the app's pages both make. Import it only once Playwright is known to be there (importorskip)."""
+and the canary run in tests/security): what they need and whether it is there, where Chromium is,
+how it starts, and the moves through the app's pages both make. Importable without Playwright, so
+that `require_browser` can say it is missing."""
 import os
+from pathlib import Path
 
-from playwright.sync_api import expect
+from .services import service_unavailable
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VENDOR = ("static/vendor/socket.io.esm.min.js", "static/vendor/chart.umd.min.js")  # make vendor
+AXE = "node_modules/axe-core/axe.min.js"  # npm ci
 FORM = "#step-form"
+
+
+def require_playwright() -> None:
+    """Playwright is installed; else the shared rule: skip, or fail under REQUIRE_SERVICES=1."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as err:
+        service_unavailable("Playwright", err)
+
+
+def require_browser(*files: str) -> None:
+    """Playwright, Chromium and `files` (paths under the repository root) are all there; else the
+    shared rule (support.services): skip on a laptop, fail under REQUIRE_SERVICES=1, as in CI."""
+    require_playwright()
+    if not Path(CHROMIUM).is_file():
+        service_unavailable("Chromium", FileNotFoundError(
+            f"nothing at {CHROMIUM} (`make chromium`, or point CHROMIUM at it)"))
+    missing = [f for f in files if not (ROOT / f).is_file()]
+    if missing:
+        service_unavailable(", ".join(missing), FileNotFoundError(
+            "missing (`make vendor` copies static/vendor, `npm ci` installs node_modules)"))
 
 
 def log_in(page, email, password):
@@ -21,6 +47,7 @@ def log_in(page, email, password):
 
 
 def connected(page):
+    from playwright.sync_api import expect
     expect(page.locator("#connection-text")).to_have_text("Connected")
 
 
@@ -39,6 +66,7 @@ def enter_room(page):
 
 def answer(page, form=FORM, **fields):
     """Fill the step's generic form by field name and send it."""
+    from playwright.sync_api import expect
     scope = page.locator(form)
     expect(scope).to_be_visible()
     for name, value in fields.items():
