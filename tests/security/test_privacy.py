@@ -85,7 +85,7 @@ def test_partners_see_who_viewed_their_sessions_and_when(fresh):
 
 def test_delete_page_explains_before_confirming(fresh):
     page = fresh.client("partner").get("/privacy/delete").get_data(as_text=True)
-    for words in ("with Bob ends for both of you", "A former partner", "stays in their record",
+    for words in ("with <bdi>Bob</bdi> ends for both of you", "A former partner", "stays in their record",
                   "What only you could see", "is erased", "download your data"):
         assert words in page, words
 
