@@ -24,6 +24,12 @@ if __name__ == "__main__":
         monkey.patch_all()
         from psycogreen.gevent import patch_psycopg  # psycopg2 is C: make it yield to gevent
         patch_psycopg()
+elif "gevent" in __import__("sys").modules:
+    # Imported by a server that patched already (gunicorn -k gevent): psycopg2 still needs its own.
+    from gevent import monkey
+    if monkey.is_module_patched("socket"):
+        from psycogreen.gevent import patch_psycopg
+        patch_psycopg()
 
 from couples import create_app  # noqa: E402
 from couples.extensions import socketio  # noqa: E402

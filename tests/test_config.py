@@ -36,3 +36,19 @@ def test_postgres_urls_use_psycopg2_which_cooperates_with_eventlet():
     assert normalise_db_url("postgres://u@h/db") == "postgresql+psycopg2://u@h/db"
     assert normalise_db_url("postgresql://u@h/db") == "postgresql+psycopg2://u@h/db"
     assert normalise_db_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_under_a_gevent_worker_app_py_makes_psycopg2_yield(tmp_path):
+    """gunicorn -k gevent patches before it imports app.py: psycopg2 (C) needs psycogreen too, or
+    every query would stop the whole process."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    probe = ("from gevent import monkey; monkey.patch_all(); import runpy, psycopg2.extensions as e; "
+             f"runpy.run_path({str(root / 'app.py')!r}, run_name='app'); print(e.get_wait_callback() is not None)")
+    env = {"PATH": "/usr/bin:/bin", "COUPLES_ASYNC_MODE": "gevent",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.db'}", "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "True"
