@@ -34,6 +34,7 @@ elif "gevent" in __import__("sys").modules:
 from couples import create_app  # noqa: E402
 from couples.extensions import socketio  # noqa: E402
 from couples.realtime import start_background_tasks, start_when_served  # noqa: E402
+from couples.tuning import tune_gc  # noqa: E402
 
 app = create_app()
 # Served any other way (gunicorn app:app, flask run), the sweeper starts with the first request;
@@ -48,19 +49,6 @@ def server_options() -> dict:
     if ASYNC_MODE == "eventlet":
         return {"max_size": int(os.environ.get("COUPLES_MAX_CONNECTIONS", "10000"))}
     return {}
-
-
-def tune_gc() -> None:
-    """Fewer, shorter collector pauses with many sockets: move everything alive after start-up
-    (modules, app, metadata) out of the collector's reach, and collect young objects less often.
-    COUPLES_GC_THRESHOLD="g0,g1,g2" overrides the thresholds; "off" leaves the collector as is."""
-    import gc
-    setting = os.environ.get("COUPLES_GC_THRESHOLD", "10000,20,20")
-    if setting == "off":
-        return
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*(int(x) for x in setting.split(",")))
 
 
 if __name__ == "__main__":

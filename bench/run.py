@@ -58,7 +58,8 @@ def full_rows():
     rows.append(Row("sqlite-gevent-1p-history", db="sqlite", mode="gevent", history=True))
     for mode in ("eventlet", "gevent", "threading"):
         rows.append(Row(f"relay-{mode}", target="relay", mode=mode))
-    for name, kw in (("relay-gevent", dict(target="relay")), ("pg-gevent-1p", dict(db="postgresql")),
+    for name, kw in (("relay-gevent", dict(target="relay")), ("relay-eventlet", dict(target="relay", mode="eventlet")),
+                     ("pg-gevent-1p", dict(db="postgresql")),
                      ("pg-gevent-3p", dict(db="postgresql", procs=3)),
                      ("pg-eventlet-1p", dict(db="postgresql", mode="eventlet"))):
         kw.setdefault("mode", "gevent")

@@ -80,6 +80,9 @@ def engine_options(url: str) -> dict:
         # under load that churn (a PostgreSQL backend forked per request) cost more than the work.
         "pool_size": int(os.environ.get("COUPLES_DB_POOL_SIZE", "25")),
         "max_overflow": int(os.environ.get("COUPLES_DB_MAX_OVERFLOW", "5")), "pool_timeout": 5,
+        # Server-side prepared statements for every turn's two statements (database.Prepared);
+        # COUPLES_DB_PREPARE=0 behind a pooler that shares connections per transaction.
+        "execution_options": {"couples_prepare": os.environ.get("COUPLES_DB_PREPARE", "1") == "1"},
         "connect_args": {
             "connect_timeout": 5,
             "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3,

@@ -44,8 +44,9 @@ class Prepared:
     server-side prepare of its own, and psycopg 3's does not cooperate with eventlet.
     Prepared statements live as long as their connection (a ROLLBACK keeps them), so which are
     ready is kept in the pool's per-connection `info`, which SQLAlchemy clears when it replaces
-    a connection. They need session pooling: PgBouncer in transaction mode would lose them.
-    Elsewhere (SQLite) the statement simply runs as it is."""
+    a connection. They need session pooling: behind PgBouncer in transaction mode, turn them off
+    (COUPLES_DB_PREPARE=0, the engine's `couples_prepare` execution option). Elsewhere (SQLite),
+    or turned off, the statement simply runs as it is."""
 
     _BIND = re.compile(r"%\((\w+)\)s")
 
@@ -53,7 +54,7 @@ class Prepared:
         self.name, self.statement, self._pg = name, statement, None
 
     def execute(self, conn: Connection, params: dict):
-        if conn.dialect.name != "postgresql":
+        if conn.dialect.name != "postgresql" or not conn.get_execution_options().get("couples_prepare", True):
             return conn.execute(self.statement, params)
         prepare, execute, constants = self._pg or self._compile(conn.dialect)
         ready = conn.connection.info.setdefault("couples_prepared", set())

@@ -52,3 +52,17 @@ def test_elsewhere_it_runs_the_statement_itself(tmp_path):
     with engine.connect() as conn:
         assert Prepared("couples_test_probe", PROBE).execute(conn, {"x": 1}).scalar() == 42
     engine.dispose()
+
+
+def test_turned_off_for_a_transaction_pooler_it_runs_the_statement_itself(postgres_database, monkeypatch):
+    from couples.config import engine_options
+    monkeypatch.setenv("COUPLES_DB_PREPARE", "0")
+    options = engine_options(postgres_database)
+    assert options["execution_options"] == {"couples_prepare": False}
+    engine = create_engine(postgres_database, execution_options=options["execution_options"])
+    with engine.connect() as conn:
+        assert Prepared("couples_test_off", PROBE).execute(conn, {"x": 1}).scalar() == 42
+        assert prepared_here(conn, "couples_test_off") == 0
+    engine.dispose()
+    monkeypatch.delenv("COUPLES_DB_PREPARE")
+    assert engine_options(postgres_database)["execution_options"] == {"couples_prepare": True}
