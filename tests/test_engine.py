@@ -389,16 +389,7 @@ def test_timeout_reschedule_ends_session_and_abandons_interrupted():
 
 def test_timeout_resume_with_no_interrupted_goes_to_ready():
     r = Room()
-    r.act("timeout", "a", {"feeling": "angry", "arousal": 7})
-    r.submit("b", {"feeling": "sad", "arousal": 5})
-    r.suds_like = None
-    r.submit("a", {})
-    r.submit("b", {})
-    r.tick(20)
-    r.act("timer", None)
-    r.submit("a", {"arousal": 2, "ready": True})
-    r.submit("b", {"arousal": 3, "ready": True})
-    finish_timeout_resume(r, "a")
+    timeout_through(r)  # a time-out taken from "ready": nothing to go back to
     assert r.state["phase"] == "ready" and r.state["run"] is None
 
 
