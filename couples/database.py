@@ -5,6 +5,7 @@ import re
 
 from sqlalchemy import column, event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import NullType
 
 SQLITE_PRAGMAS = (
@@ -35,6 +36,9 @@ def configure_engine(engine: Engine) -> None:
         cur.close()
 
 
+_PLAN_CHANGED = "0A000"  # feature_not_supported: "cached plan must not change result type"
+
+
 class Prepared:
     """A hot-path statement that PostgreSQL parses and plans once per connection, not per call.
 
@@ -46,7 +50,8 @@ class Prepared:
     ready is kept in the pool's per-connection `info`, which SQLAlchemy clears when it replaces
     a connection. They need session pooling: behind PgBouncer in transaction mode, turn them off
     (COUPLES_DB_PREPARE=0, the engine's `couples_prepare` execution option). Elsewhere (SQLite),
-    or turned off, the statement simply runs as it is."""
+    or turned off, the statement simply runs as it is. A migration that changes the type of a
+    column the statement selects costs each pooled connection one failed call, then it heals."""
 
     _BIND = re.compile(r"%\((\w+)\)s")
 
@@ -65,7 +70,16 @@ class Prepared:
             finally:
                 cursor.close()
             ready.add(self.name)
-        return conn.execute(execute, {**constants, **params})
+        try:
+            return conn.execute(execute, {**constants, **params})
+        except DBAPIError as err:
+            if getattr(err.orig, "pgcode", None) == _PLAN_CHANGED:
+                # A migration changed a selected column's type under this process: this connection's
+                # statement can never run again. Replace the connection (the next one prepares
+                # afresh) and report the database as briefly unavailable; the client resends.
+                conn.invalidate()
+                err.connection_invalidated = True
+            raise
 
     def _compile(self, dialect):
         compiled = self.statement.compile(dialect=dialect)
@@ -75,10 +89,11 @@ class Prepared:
         binds = {name: bind for bind, name in compiled.bind_names.items()}  # as rendered: param_1
         types = ["unknown" if isinstance(binds[n].type, NullType)
                  else dialect.type_compiler_instance.process(binds[n].type) for n in order]
-        execute = text(f"EXECUTE {self.name} ({', '.join(':' + n for n in order)})")
+        args = lambda items: f" ({', '.join(items)})" if items else ""  # noqa: E731 - none: no parentheses
+        execute = text(f"EXECUTE {self.name}{args([':' + n for n in order])}")
         if hasattr(self.statement, "selected_columns"):  # a SELECT: keep its result columns' types
             execute = execute.columns(*(column(c.key, c.type) for c in self.statement.selected_columns))
         constants = {n: binds[n].effective_value for n in order
                      if binds[n].value is not None or binds[n].callable is not None}
-        self._pg = (f"PREPARE {self.name} ({', '.join(types)}) AS {body}", execute, constants)
+        self._pg = (f"PREPARE {self.name}{args(types)} AS {body}", execute, constants)
         return self._pg

@@ -1,7 +1,7 @@
 """database.Prepared: PostgreSQL plans a hot statement once per connection; SQLite runs it as is."""
 import pytest
 from sqlalchemy import Integer, bindparam, create_engine, literal, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from couples.database import Prepared
 
@@ -66,3 +66,27 @@ def test_turned_off_for_a_transaction_pooler_it_runs_the_statement_itself(postgr
     engine.dispose()
     monkeypatch.delenv("COUPLES_DB_PREPARE")
     assert engine_options(postgres_database)["execution_options"] == {"couples_prepare": True}
+
+
+def test_after_a_migration_changes_a_selected_type_the_connection_is_replaced_and_heals(pg_engine):
+    from sqlalchemy import BigInteger, Column, MetaData, Table
+    scratch = Table("couples_test_scratch", MetaData(), Column("n", Integer))
+    probe = Prepared("couples_test_scratch_probe", select(scratch.c.n))
+    with pg_engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS couples_test_scratch"))
+        conn.execute(text("CREATE TABLE couples_test_scratch (n integer)"))
+        conn.execute(text("INSERT INTO couples_test_scratch VALUES (7)"))
+    try:
+        with pg_engine.connect() as conn:
+            assert probe.execute(conn, {}).scalar() == 7
+            conn.commit()
+            conn.execute(text("ALTER TABLE couples_test_scratch ALTER COLUMN n TYPE bigint"))
+            conn.commit()
+            with pytest.raises(DBAPIError) as failed:  # the prepared plan's result type changed
+                probe.execute(conn, {})
+            assert failed.value.connection_invalidated  # so realtime answers `unavailable`
+        with pg_engine.connect() as conn:  # the pool hands out a new connection: prepared afresh
+            assert probe.execute(conn, {}).scalar() == 7
+    finally:
+        with pg_engine.begin() as conn:
+            conn.execute(text("DROP TABLE couples_test_scratch"))
