@@ -37,9 +37,11 @@ class Config:
             os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'couples.db'}")
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         self.ASYNC_MODE = os.environ.get("COUPLES_ASYNC_MODE", "eventlet")
-        # Origins allowed to open a socket. Explicit, never derived from request headers.
+        # Origins allowed to open a socket. Explicit, never derived from request headers; by
+        # default the addresses `python app.py` serves its own pages on (PORT, as app.py reads it).
+        port = os.environ.get("PORT", "5000")
         self.ALLOWED_ORIGINS = [o.strip() for o in os.environ.get(
-            "COUPLES_ALLOWED_ORIGINS", "http://127.0.0.1:5000,http://localhost:5000").split(",") if o.strip()]
+            "COUPLES_ALLOWED_ORIGINS", f"http://127.0.0.1:{port},http://localhost:{port}").split(",") if o.strip()]
         self.SESSION_COOKIE_SECURE = _bool("COUPLES_SECURE_COOKIES", production)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -24,12 +24,19 @@ def test_production_requires_a_secret_key_and_secure_cookies(tmp_path, monkeypat
 
 
 def test_defaults_are_sqlite_under_instance_eventlet_and_explicit_origins(tmp_path, monkeypatch):
-    for var in ("DATABASE_URL", "REDIS_URL", "COUPLES_ASYNC_MODE", "COUPLES_ALLOWED_ORIGINS", "COUPLES_ENV"):
+    for var in ("DATABASE_URL", "REDIS_URL", "COUPLES_ASYNC_MODE", "COUPLES_ALLOWED_ORIGINS", "COUPLES_ENV", "PORT"):
         monkeypatch.delenv(var, raising=False)
     cfg = Config(str(tmp_path))
     assert cfg.SQLALCHEMY_DATABASE_URI == f"sqlite:///{tmp_path / 'couples.db'}"
     assert cfg.REDIS_URL is None and cfg.ASYNC_MODE == "eventlet"
     assert cfg.ALLOWED_ORIGINS == ["http://127.0.0.1:5000", "http://localhost:5000"]
+
+
+def test_served_on_another_port_its_own_pages_may_still_open_a_socket(tmp_path, monkeypatch):
+    """`PORT=5077 make run`: the room page comes from :5077, so its socket must be accepted."""
+    monkeypatch.delenv("COUPLES_ALLOWED_ORIGINS", raising=False)
+    monkeypatch.setenv("PORT", "5077")
+    assert Config(str(tmp_path)).ALLOWED_ORIGINS == ["http://127.0.0.1:5077", "http://localhost:5077"]
 
 
 def test_postgres_urls_use_psycopg2_which_cooperates_with_eventlet():
