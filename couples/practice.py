@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ VIEWERS = ("a", "b", "therapist")
 USER_KINDS = ("safety", "start_exercise", "submit", "pause", "ready", "end", "timeout")
 _VOLATILE = ("server_now", "seconds_left")  # view keys that change with time alone
 MAX_TRIES = 3
+LOGIN_TOUCH_EVERY = 60  # seconds: socket activity renews a login's last-seen stamp at most this often
 
 
 # --------------------------------------------------------------------------- clock
@@ -213,7 +215,12 @@ class Outcome:
 
 
 class _Conflict(Exception):
-    """Another writer changed the session first: re-read and try again."""
+    """Another writer changed the session first: re-read and try again. `found`: what the
+    write statement returned (for a joined partner's turn, the row as it is now)."""
+
+    def __init__(self, found=None):
+        super().__init__()
+        self.found = found
 
 
 def apply_action(user: User, session_id: int, role: str, client_id: str | None, kind: str,
@@ -267,9 +274,14 @@ def _apply_once(user, session_id, role, client_id, kind, step, payload, loaded=N
         if original:
             return _duplicate(session_id, role, original.seq)
         raise _Conflict from None
+    _acknowledge(outcome, role)
+    return outcome
+
+
+def _acknowledge(outcome: Outcome, role: str) -> None:
+    """The actor's ack: its own seq of the last event it may see."""
     mine = outcome.base.get(role, 0) + sum(role in e["audience"] for e in outcome.events)
     outcome.ack = {"ok": True, "seq": mine}
-    return outcome
 
 
 def _load(session_id: int, user, client_id: str | None):
@@ -294,8 +306,11 @@ def _duplicate(session_id, role, original_seq: int) -> Outcome:
 
 
 def _write(row: PracticeSession, state: dict, events: list, at: datetime,
-           user: User | None = None, client_id: str | None = None) -> Outcome:
-    """Bump the version (or raise _Conflict), append the events, record the client id, commit."""
+           user: User | None = None, client_id: str | None = None, joined: Joined | None = None) -> Outcome:
+    """Bump the version (or raise _Conflict), append the events, record the client id, commit.
+
+    `joined` (PostgreSQL only): the same statement also re-checks that socket's access, and on
+    a lost race hands back the row as it is now (on the _Conflict)."""
     session_id, public_id, seen, first = row.id, row.public_id, row.version, row.last_seq + 1
     base = seen_counts(row)  # each viewer's count before these events (its last seq on the wire)
     after = dict(base)
@@ -321,10 +336,18 @@ def _write(row: PracticeSession, state: dict, events: list, at: datetime,
                             "seq": values["last_seq"], "created_at": at}
     # Everything below runs without yielding until the commit (see the module docstring).
     core = db.session.connection()
-    append = _append_postgresql if core.dialect.name == "postgresql" else _append_portable
-    if not append(core, row.id, seen, values, rows, client, at):
-        raise _Conflict
+    if core.dialect.name == "postgresql":
+        found = _append_postgresql(core, row.id, seen, values, rows, client, at, joined)
+    else:
+        found = _append_portable(core, row.id, seen, values, rows, client, at)
+    if not found[0]:
+        raise _Conflict(found)
     db.session.commit()
+    if joined is not None and found.touch:  # socket activity keeps the login alive (identify_socket)
+        db.session.connection().execute(_TOUCH_LOGIN, {"login_id": found.login_id, "stamp": utcnow()})
+        db.session.commit()
+    _remember(_Target(session_id, public_id, row.couple_id, state, seen + 1, values["last_seq"],
+                      values.get("ended_at", row.ended_at), after["a"], after["b"], after["therapist"], None))
     return Outcome(session_id, public_id, events=stored, base=base, views=_changed_views(old_state, state, at),
                    ended=ended)
 
@@ -333,27 +356,27 @@ _INSERT_EVENTS = insert(SessionEvent.__table__)
 _INSERT_CLIENT_ACTION = insert(ClientAction.__table__)
 
 
-def _append_portable(core, session_id, seen, values, rows, client, at) -> bool:
-    """The versioned UPDATE, then the inserts: three statements (SQLite)."""
+def _append_portable(core, session_id, seen, values, rows, client, at) -> tuple:
+    """The versioned UPDATE, then the inserts: three statements (SQLite). Returns (claimed,)."""
     claimed = core.execute(_claim(tuple(values)), {"b_id": session_id, "b_version": seen,
                                                    **{f"v_{k}": v for k, v in values.items()}})
     if claimed.rowcount != 1:
-        return False
+        return (False,)
     if rows:
         core.execute(_INSERT_EVENTS, rows)
     if client:
         core.execute(_INSERT_CLIENT_ACTION, client)
-    return True
+    return (True,)
 
 
 # The same write as ONE PostgreSQL statement (a round trip cost more than the SQL behind it):
 # data-modifying CTEs see one snapshot and the inserts select FROM the claimed row, so they
 # happen only when the versioned UPDATE matched. The events travel as one JSON array.
 _APPEND_PG = """
-WITH claimed AS (
+WITH {me}claimed AS (
     UPDATE practice_sessions SET state = CAST(:state AS JSON), version = :version, last_seq = :last_seq,
         deadline_at = :deadline_at, seen_a = :seen_a, seen_b = :seen_b, seen_therapist = :seen_therapist{ended}
-    WHERE id = :id AND version = :seen
+    WHERE id = :id AND version = :seen{guard}
     RETURNING id
 ), appended AS (
     INSERT INTO session_events (session_id, seq, type, seat, actor_id, audience, data, created_at)
@@ -364,16 +387,38 @@ WITH claimed AS (
     INSERT INTO client_actions (session_id, user_id, client_id, seq, created_at)
     SELECT claimed.id, :user_id, :client_id, :last_seq, :at FROM claimed WHERE :record
 )
-SELECT count(*) FROM claimed
+{result}
 """
+_APPEND_PLAIN = {"me": "", "guard": "", "result": "SELECT count(*) FROM claimed"}
+# A joined partner's turn (apply_joined): the write happens only if, in the same snapshot, the
+# socket is still in this session in this seat (connections), its login is live (the rule of
+# accounts.login_live) and the seat is still the user's (access.role_for, live): everything
+# identify_socket and on_action check. When nothing was claimed, the row as it is now comes back.
+_APPEND_JOINED = {"me": """me AS (
+    SELECT l.id AS login_id, l.last_seen_at < :touch_before AS touch
+    FROM connections c
+    JOIN auth_sessions l ON l.id = c.auth_session_id AND l.user_id = c.user_id
+    JOIN users u ON u.id = c.user_id
+    JOIN practice_sessions s ON s.id = c.session_id
+    JOIN couple_members m ON m.couple_id = s.couple_id AND m.active_user_id = c.user_id AND m.seat = c.role
+    WHERE c.sid = :sid AND c.user_id = :user_id AND c.session_id = :id AND c.role = :role
+        AND s.public_id = :public_id AND u.role <> 'therapist' AND u.deleted_at IS NULL
+        AND l.revoked_at IS NULL AND l.expires_at > :login_now
+        AND (l.kind <> 'cookie' OR l.last_seen_at >= :idle_after)
+), """, "guard": " AND EXISTS (SELECT FROM me)", "result": """SELECT n.claimed, me.login_id, me.touch,
+    s.state, s.version, s.last_seq, s.ended_at, s.seen_a, s.seen_b, s.seen_therapist
+FROM (SELECT count(*) AS claimed FROM claimed) AS n LEFT JOIN me ON true
+LEFT JOIN practice_sessions AS s ON n.claimed = 0 AND s.id = :id"""}
 # Typed where PostgreSQL cannot infer a type when preparing (in a SELECT list, or a bare WHERE).
 _APPEND_PG_TYPES = [bindparam("at", type_=SessionEvent.__table__.c.created_at.type),
                     bindparam("user_id", type_=Integer), bindparam("client_id", type_=String),
                     bindparam("last_seq", type_=BigInteger), bindparam("record", type_=Boolean),
                     bindparam("events", type_=Text), bindparam("state", type_=Text)]
-_APPEND_PG_STATEMENTS = {ended: Prepared(f"couples_append{'_ended' if ended else ''}", text(_APPEND_PG.format(
-    ended=", ended_at = :ended_at, active_couple_id = NULL" if ended else "")).bindparams(*_APPEND_PG_TYPES))
-    for ended in (False, True)}
+_APPEND_PG_STATEMENTS = {
+    (joined, ended): Prepared(f"couples_{'turn' if joined else 'append'}{'_ended' if ended else ''}", text(
+        _APPEND_PG.format(ended=", ended_at = :ended_at, active_couple_id = NULL" if ended else "",
+                          **(_APPEND_JOINED if joined else _APPEND_PLAIN))).bindparams(*_APPEND_PG_TYPES))
+    for joined in (False, True) for ended in (False, True)}
 
 
 def autocommit_if_atomic() -> None:
@@ -390,12 +435,18 @@ def autocommit_if_atomic() -> None:
             dbapi.autocommit = True
 
 
-def _append_postgresql(core, session_id, seen, values, rows, client, at) -> bool:
+def _append_postgresql(core, session_id, seen, values, rows, client, at, joined=None):
+    """One statement; returns its row, whose first column is 1 when the version was claimed."""
     events = [{k: r[k] for k in ("seq", "type", "seat", "actor_id", "audience", "data")} for r in rows]
     params = {**values, "state": json.dumps(values["state"]), "id": session_id, "seen": seen, "at": at,
               "events": json.dumps(events), "record": bool(client),
               "user_id": client["user_id"] if client else None, "client_id": client["client_id"] if client else None}
-    return _APPEND_PG_STATEMENTS["ended_at" in values].execute(core, params).scalar() == 1
+    if joined is not None:
+        login_now = utcnow()
+        params.update(sid=joined.sid, user_id=joined.user_id, role=joined.role, public_id=joined.public_id,
+                      login_now=login_now, idle_after=login_now - current_app.config["SESSION_IDLE_TIMEOUT"],
+                      touch_before=login_now - timedelta(seconds=LOGIN_TOUCH_EVERY))
+    return _APPEND_PG_STATEMENTS[joined is not None, "ended_at" in values].execute(core, params).first()
 
 
 @functools.cache
@@ -418,6 +469,106 @@ def _changed_views(old: dict, new: dict, at: datetime) -> dict:
 
 def _stable(view: dict) -> dict:
     return {k: v for k, v in view.items() if k not in _VOLATILE}
+
+
+# --------------------------------------------------------------------------- a joined partner's turn
+#
+# A turn normally costs two statements: identify_socket (the login, the role and the session row)
+# and the write. For a partner who joined the session from this process, it can cost one: the
+# write itself re-checks the access (see _APPEND_JOINED), against the session row as this process
+# last wrote or read it. What this process remembers is only what to check and what it expects,
+# never a grant: if any of it is no longer so, the statement writes nothing.
+
+
+@dataclass(frozen=True)
+class Joined:
+    """What a socket joined, in this process (set by `enter`)."""
+
+    sid: str
+    user_id: int
+    session_id: int
+    public_id: str
+    role: str
+
+
+class _Remembered:
+    """What a process remembers for joined partners' turns, per app (so per database)."""
+
+    KEEP = 4096  # session rows kept (the least recently used go first)
+
+    def __init__(self):
+        self.joined: dict[str, Joined] = {}  # sid -> what it joined
+        self.rows: OrderedDict[int, Any] = OrderedDict()  # session id -> _Target, newest last
+
+
+def _remembered() -> _Remembered:
+    memory = current_app.extensions.get("couples_remembered")
+    if memory is None:
+        memory = current_app.extensions["couples_remembered"] = _Remembered()
+    return memory
+
+
+def _remember(row) -> None:
+    """Keep the session row as this process last wrote or read it. The last store wins: a stale
+    row (two greenlets storing out of order, a restored database) only costs a turn a retry."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    rows = _remembered().rows
+    rows[row.id] = row
+    rows.move_to_end(row.id)
+    while len(rows) > _Remembered.KEEP:
+        rows.popitem(last=False)
+
+
+def apply_joined(sid: str, public_id: str, client_id: str, kind: str, step: str | None,
+                 payload: dict) -> Outcome | None:
+    """A joined partner's action in ONE statement (PostgreSQL), or None: take the full path.
+
+    A lost race (another process or partner wrote first) returns the current row in the same
+    statement, and the turn is applied again on it. Everything that needs a precise answer goes
+    the full way, which reads afresh: a refusal by the engine, a due timer, an action id already
+    used (the UNIQUE constraint stops the statement), or access that is gone."""
+    memory = _remembered()
+    joined = memory.joined.get(sid)
+    if joined is None or joined.public_id != public_id or kind not in USER_KINDS:
+        return None
+    row = memory.rows.get(joined.session_id)
+    if row is None or db.session.get_bind().dialect.name != "postgresql":
+        return None
+    for _ in range(MAX_TRIES):
+        at = now()
+        due = engine.deadline(row.state)
+        if due is not None and at >= due:
+            return None
+        try:
+            result = engine.apply(row.state, engine.Action(kind, joined.role, payload, at, step))
+        except engine.EngineError:
+            return None
+        try:
+            outcome = _write(row, result.state, list(result.events), at, _UserId(joined.user_id), client_id, joined)
+        except IntegrityError:  # the action id was used before: the full path answers with the original
+            db.session.rollback()
+            return None
+        except _Conflict as lost:
+            found = lost.found
+            if found is None or found.login_id is None or found.version is None or found.version <= row.version:
+                db.session.rollback()
+                return None
+            row = _Target(row.id, row.public_id, row.couple_id, found.state, found.version, found.last_seq,
+                          found.ended_at, found.seen_a, found.seen_b, found.seen_therapist, None)
+            _remember(row)
+            continue
+        _acknowledge(outcome, joined.role)
+        return outcome
+    db.session.rollback()
+    return None
+
+
+@dataclass(frozen=True)
+class _UserId:
+    """A user as _write needs one: only its id."""
+
+    id: int
 
 
 # --------------------------------------------------------------------------- timers
@@ -512,6 +663,7 @@ def public_event(seq: int, type_: str, actor, data, at) -> dict:
 def snapshot(session: PracticeSession, viewer: str, last_seq: int = 0) -> tuple[dict, list]:
     """The state a (re)joining client needs, and the events it missed since `last_seq`."""
     db.session.refresh(session)
+    _remember(_Target(*(getattr(session, name) for name in _ROW_COLUMNS), None))
     at = now()
     events = events_for(session, viewer, upto=session.last_seq)
     missed = [e for e in events if e["seq"] > last_seq]
@@ -693,7 +845,7 @@ def identify_socket(sid: str, public_id: str | None = None, client_id: str | Non
     if not accounts.login_live(found.revoked_at, found.expires_at, found.deleted_at, found.kind,
                                found.last_seen_at, at):
         return None
-    if (at - found.last_seen_at).total_seconds() > 60:
+    if (at - found.last_seen_at).total_seconds() > LOGIN_TOUCH_EVERY:
         db.session.connection().execute(_TOUCH_LOGIN, {"login_id": found.login_id, "stamp": at})
         db.session.commit()
     therapist = found.user_role == "therapist"
@@ -720,11 +872,17 @@ def enter(sid: str, session: PracticeSession, role: str) -> int | None:
     conn = connection(sid)
     left = conn.session_id if conn.session_id != session.id else None
     conn.session_id, conn.role, conn.last_seen_at = session.id, role, utcnow()
+    user_id = conn.user_id
     db.session.commit()
+    if role in engine.PARTNERS:
+        _remembered().joined[sid] = Joined(sid, user_id, session.id, session.public_id, role)
+    else:
+        _remembered().joined.pop(sid, None)
     return left
 
 
 def leave(sid: str) -> int | None:
+    _remembered().joined.pop(sid, None)
     conn = connection(sid)
     if conn is None or conn.session_id is None:
         return None
@@ -735,6 +893,7 @@ def leave(sid: str) -> int | None:
 
 def close_connection(sid: str) -> int | None:
     """Forget a socket; returns the session it was in (for a presence update)."""
+    _remembered().joined.pop(sid, None)
     conn = connection(sid)
     if conn is None:
         return None

@@ -69,11 +69,13 @@ def _error(err: DomainError) -> dict:
     return {"ok": False, "error": err.to_dict()}
 
 
-def _handler(name, schema_cls, acts_on_session=False, single_statements=False):
+def _handler(name, schema_cls, acts_on_session=False, single_statements=False, first_try=None):
     """Register a handler that re-authorises, validates, and turns refusals into error acks.
 
     `acts_on_session`: the payload names a session and an action id, and the same statement that
     re-authorises the socket reads them (so the payload is validated first).
+    `first_try(payload)`: tried after validation; it authorises in its own statement and returns
+    the ack, or None to take the usual way (re-authorise, then the handler).
     `single_statements`: every statement the handler runs is atomic on its own (on PostgreSQL an
     action's whole write is one statement, practice._append_postgresql), so it runs them in
     autocommit mode: no BEGIN and COMMIT round trips (half of a turn's round trips)."""
@@ -90,6 +92,8 @@ def _handler(name, schema_cls, acts_on_session=False, single_statements=False):
                     practice.autocommit_if_atomic()
                 if acts_on_session:
                     payload = schema.load(data if data is not None else {})
+                    if first_try is not None and (ack := first_try(payload)) is not None:
+                        return ack
                     me = _reauthorise(payload["session_id"], payload["id"])
                 else:
                     me = _reauthorise()
@@ -159,7 +163,17 @@ def on_join(me, payload):
     return {"ok": True, "snapshot": snap, "events": missed}
 
 
-@_handler("action", ActionSchema, acts_on_session=True, single_statements=True)
+def _joined_action(payload):
+    """A joined partner's turn in one statement (practice.apply_joined), when it applies."""
+    outcome = practice.apply_joined(request.sid, payload["session_id"], payload["id"], payload["kind"],
+                                    payload["step"], payload["data"])
+    if outcome is None:
+        return None
+    broadcast(outcome)
+    return outcome.ack
+
+
+@_handler("action", ActionSchema, acts_on_session=True, single_statements=True, first_try=_joined_action)
 def on_action(me, payload):
     session, role = me.target, me.target_role
     if session is None or role is None:

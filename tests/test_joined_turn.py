@@ -1,0 +1,159 @@
+"""A joined partner's turn in one statement (practice.apply_joined, PostgreSQL): the write itself
+re-checks the socket's access, so whatever would refuse the usual two-statement turn refuses
+this one too, with nothing written; a stale copy of the session only costs a retry. On SQLite
+the same stories hold through the usual path (the statement counts are PostgreSQL's)."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, func, select, update
+
+from couples import practice
+from couples.extensions import db, socketio
+from couples.models import AuthSession, ClientAction, CoupleMember, PracticeSession, SessionEvent, User, utcnow
+from test_practice_service import seed_world
+from test_realtime_inprocess import cookie_client, start_session
+
+
+@pytest.fixture
+def room(app):
+    """Alice and Bob joined from their own sockets, Theo observing; the safety check done, so
+    the greeting can start. `room.turn(who, kind, data)` returns the ack and how many SQL
+    statements the turn took."""
+    world = seed_world(app)
+    pid = start_session(app, world)
+    socks = {name: socketio.test_client(app, auth={"token": world.tokens[name]}) for name in ("alice", "bob", "theo")}
+    for sock in socks.values():
+        assert sock.emit("join", {"session_id": pid, "last_seq": 0}, callback=True)["ok"]
+    statements = []
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        postgresql = db.engine.dialect.name == "postgresql"
+    counter = iter(range(1, 10_000))
+
+    def turn(who, kind, data=None, step=None, client_id=None):
+        statements.clear()
+        ack = socks[who].emit("action", {"session_id": pid, "id": client_id or f"turn-{next(counter):04d}",
+                                         "kind": kind, "step": step, "data": data or {}}, callback=True)
+        return ack, len(statements)
+
+    r = type("Room", (), {})()
+    r.world, r.pid, r.socks, r.turn, r.postgresql = world, pid, socks, turn, postgresql
+    for who in ("alice", "bob"):
+        assert turn(who, "safety", {"safe": True})[0]["ok"]
+    for sock in socks.values():
+        sock.get_received()
+    return r
+
+
+def stored(app, pid):
+    with app.app_context():
+        session = db.session.scalar(select(PracticeSession).where(PracticeSession.public_id == pid))
+        return session.version, db.session.scalar(select(func.count()).select_from(SessionEvent).where(
+            SessionEvent.session_id == session.id))
+
+
+def change(app, statement):
+    with app.app_context():
+        db.session.execute(statement)
+        db.session.commit()
+
+
+def test_a_turn_is_one_statement_and_reaches_the_partner_and_the_observer(app, room):
+    ack, statements = room.turn("alice", "start_exercise", {"exercise": "greeting"})
+    assert ack["ok"] and ack["seq"] > 0
+    if room.postgresql:
+        assert statements == 1
+    for who in ("bob", "theo"):
+        updates = [m["args"][0] for m in room.socks[who].get_received() if m["name"] == "update"]
+        assert [e["type"] for e in updates[-1]["events"]][:1] == ["exercise_started"]
+        assert updates[-1]["view"]["exercise"] == "greeting"
+
+
+CHECK_IN = {"suds": 3, "connected": 6}
+
+
+def test_a_write_from_another_process_costs_a_retry_not_the_turn(app, room):
+    assert room.turn("alice", "start_exercise", {"exercise": "greeting"})[0]["ok"]
+    with app.app_context():  # Bob's check-in through another process: this one's memory is left behind
+        session = db.session.scalar(select(PracticeSession).where(PracticeSession.public_id == room.pid))
+        rows = practice._remembered().rows
+        behind = rows.get(session.id)
+        bob = db.session.get(User, room.world.bob)
+        assert practice.apply_action(bob, session.id, "b", "bob-elsewhere-1", "submit", "suds_before",
+                                     CHECK_IN).ack["ok"]
+        if behind is not None:
+            rows[session.id] = behind
+    version, events = stored(app, room.pid)
+    ack, statements = room.turn("alice", "submit", CHECK_IN, step="suds_before")
+    assert ack["ok"], ack
+    if room.postgresql:
+        assert statements == 2  # the write that found the newer row, then the write on it
+    assert stored(app, room.pid)[0] == version + 1
+    ack, statements = room.turn("bob", "submit", {"first": "partner"}, step="choose_speaker")
+    assert ack["ok"], ack
+    if room.postgresql:
+        assert statements == 1  # the memory caught up with the retry
+
+
+@pytest.mark.parametrize("lose_access", ["revoked", "expired", "user_deleted", "seat_taken"])
+def test_access_lost_between_turns_refuses_the_turn_and_writes_nothing(app, room, lose_access):
+    with app.app_context():
+        alice = room.world.alice
+        login = (AuthSession.__table__.c.user_id == alice)
+        statement = {
+            "revoked": update(AuthSession).where(login).values(revoked_at=utcnow()),
+            "expired": update(AuthSession).where(login).values(expires_at=utcnow() - timedelta(seconds=1)),
+            "user_deleted": update(User).where(User.id == alice).values(deleted_at=utcnow()),
+            "seat_taken": update(CoupleMember).where(CoupleMember.user_id == alice).values(active_user_id=None),
+        }[lose_access]
+    change(app, statement)
+    before = stored(app, room.pid)
+    ack, _ = room.turn("alice", "start_exercise", {"exercise": "greeting"})
+    assert not ack["ok"]
+    assert ack["error"]["code"] == ("forbidden" if lose_access == "seat_taken" else "unauthenticated")
+    assert stored(app, room.pid) == before
+
+
+def test_a_socket_that_left_the_session_cannot_act_in_it(app, room):
+    assert room.socks["alice"].emit("leave", {"session_id": room.pid}, callback=True)["ok"]
+    before = stored(app, room.pid)
+    ack, _ = room.turn("alice", "start_exercise", {"exercise": "greeting"})
+    assert ack["error"]["code"] == "not_joined"
+    assert stored(app, room.pid) == before
+
+
+def test_a_resent_action_id_is_answered_with_the_original_and_applied_once(app, room):
+    first, _ = room.turn("alice", "start_exercise", {"exercise": "greeting"}, client_id="start-greeting")
+    again, _ = room.turn("alice", "start_exercise", {"exercise": "greeting"}, client_id="start-greeting")
+    assert first["ok"] and again == {"ok": True, "seq": first["seq"], "duplicate": True}
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ClientAction).where(
+            ClientAction.client_id == "start-greeting")) == 1
+
+
+def test_a_refused_move_gets_its_precise_reason(app, room):
+    assert room.turn("alice", "start_exercise", {"exercise": "greeting"})[0]["ok"]
+    ack, _ = room.turn("alice", "start_exercise", {"exercise": "needs"})
+    assert ack["error"]["code"] == "exercise_in_progress"
+
+
+def test_socket_activity_keeps_an_idle_login_alive(app, room):
+    old = utcnow() - timedelta(minutes=5)
+    change(app, update(AuthSession).where(AuthSession.user_id == room.world.alice).values(last_seen_at=old))
+    assert room.turn("alice", "start_exercise", {"exercise": "greeting"})[0]["ok"]
+    with app.app_context():
+        seen = db.session.scalar(select(AuthSession.last_seen_at).where(AuthSession.user_id == room.world.alice))
+    assert seen > old + timedelta(minutes=4)
+
+
+def test_an_idle_cookie_login_cannot_act(app, room):
+    client, _ = cookie_client(app, room.world.bob)
+    sock = socketio.test_client(app, flask_test_client=client)
+    assert sock.emit("join", {"session_id": room.pid, "last_seq": 0}, callback=True)["ok"]
+    idle = utcnow() - app.config["SESSION_IDLE_TIMEOUT"] - timedelta(seconds=5)
+    change(app, update(AuthSession).where(AuthSession.kind == "cookie").values(last_seen_at=idle))
+    before = stored(app, room.pid)
+    ack = sock.emit("action", {"session_id": room.pid, "id": "cookie-0001", "kind": "start_exercise",
+                               "data": {"exercise": "greeting"}}, callback=True)
+    assert ack["error"]["code"] == "unauthenticated"
+    assert stored(app, room.pid) == before
