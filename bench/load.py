@@ -370,6 +370,27 @@ def cpu(pids):
     return total
 
 
+def postgres_cpu():
+    """CPU seconds used so far by the local PostgreSQL's processes (0 when it is elsewhere)."""
+    total = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] in ("postgres", "postgresql"):
+            try:
+                t = proc.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+    return total
+
+
+def host_share(before, after):
+    """Of all CPU time on this machine between two psutil.cpu_times(): the share the hypervisor
+    gave to other guests (steal) and the share that was idle, in percent."""
+    total = sum(after) - sum(before)
+    share = lambda name: round(100 * (getattr(after, name, 0) - getattr(before, name, 0)) / max(1e-9, total), 1)  # noqa: E731
+    return {"steal": share("steal"), "idle": share("idle")}
+
+
 async def measure_resume(spec, origin, http, stats, repeats=5):
     """Connect + join with a last_seq that is `expect` events behind; median and max of repeats."""
     times, got = [], []
@@ -446,6 +467,7 @@ async def run(args):
     start = time.perf_counter()
     stats.window = (start + args.warmup, start + args.warmup + args.duration)
     cpu0, ru0 = cpu(pids), resource.getrusage(resource.RUSAGE_SELF)
+    host0, pg0 = psutil.cpu_times(), postgres_cpu()
     spy = None
     if args.profile_out and pids:  # py-spy on the (first) server, over the steady state only
         await asyncio.sleep(args.warmup)
@@ -463,6 +485,7 @@ async def run(args):
             if peer.seq_errors:
                 stats.errors["seq_gap"] += peer.seq_errors
     cpu1, ru1 = cpu(pids), resource.getrusage(resource.RUSAGE_SELF)
+    host1, pg1 = psutil.cpu_times(), postgres_cpu()
     await asyncio.sleep(min(args.timeout, 2))  # let the last deliveries land
     rss2 = rss(pids)
     resume = None
@@ -488,6 +511,10 @@ async def run(args):
         "server_cpu_percent": round(100 * (cpu1 - cpu0) / max(1e-9, window + args.warmup), 1) if pids else None,
         "loadgen_cpu_percent": round(100 * ((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime))
                                      / max(1e-9, window + args.warmup), 1),
+        "postgres_cpu_percent": round(100 * (pg1 - pg0) / max(1e-9, window + args.warmup), 1),
+        # Steal: CPU time the hypervisor gave other guests. On a shared host it varies from run
+        # to run, and every latency here with it (the relay's too).
+        "host_cpu_percent": host_share(host0, host1),
         "resume": resume,
         "raw": {"partner_submitted_at_s": stats.when, "partner_s": stats.partner, "observer_s": stats.observer, "ack_s": stats.ack},
     }

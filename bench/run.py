@@ -264,11 +264,12 @@ def fmt(x, nd=1):
 def table(results: list[dict]) -> str:
     by = {r["row"]: r for r in results if "row" in r}
     lines = ["| row | conns | turns/s (acked / offered) | partner p50 / p95 / p99 / max ms | "
-             "observer p50 / p95 / p99 / max ms | errors | RSS KB/conn | server CPU % | app/relay p50, p99 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "observer p50 / p95 / p99 / max ms | errors | RSS KB/conn | server CPU % | PostgreSQL CPU % | "
+             "host steal % | app/relay p50, p99 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if "row" not in r:
-            lines.append(f"| {r.get('name')} | FAILED: {r.get('failure', '')[:80]} |||||||")
+            lines.append(f"| {r.get('name')} | FAILED: {r.get('failure', '')[:80]} |||||||||")
             continue
         p, o = r["partner"], r["observer"]
         ratio = "-"
@@ -280,7 +281,9 @@ def table(results: list[dict]) -> str:
             f"| {r['row']} | {r['connections']} | {fmt(r['acked_turns_per_s'])} / {fmt(r['expected_turns_per_s'])} | "
             f"{fmt(p['p50'])} / {fmt(p['p95'])} / {fmt(p['p99'])} / {fmt(p['max'])} | "
             f"{fmt(o['p50'])} / {fmt(o['p95'])} / {fmt(o['p99'])} / {fmt(o['max'])} | "
-            f"{r['error_count']} | {fmt(r['server_rss_kb_per_connection'], 0)} | {fmt(r['server_cpu_percent'], 0)} | {ratio} |")
+            f"{r['error_count']} | {fmt(r['server_rss_kb_per_connection'], 0)} | {fmt(r['server_cpu_percent'], 0)} | "
+            f"{fmt(r.get('postgres_cpu_percent'), 0) if r.get('db') == 'postgresql' else '-'} | "
+            f"{fmt((r.get('host_cpu_percent') or {}).get('steal'), 1)} | {ratio} |")
     extra = []
     for r in results:
         if r.get("resume"):
