@@ -12,7 +12,6 @@ seq gaps never reveal how many private events (a partner's safety answer) happen
 from __future__ import annotations
 
 import functools
-import json
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from sqlalchemy import (BigInteger, Boolean, Integer, String, Text, and_, bindpa
                         not_, or_, select, text, update)
 from sqlalchemy.exc import IntegrityError
 
-from . import access, accounts
+from . import access, accounts, jsontext
 from .database import Prepared
 from .errors import DomainError
 from .exercises import engine
@@ -438,8 +437,8 @@ def autocommit_if_atomic() -> None:
 def _append_postgresql(core, session_id, seen, values, rows, client, at, joined=None):
     """One statement; returns its row, whose first column is 1 when the version was claimed."""
     events = [{k: r[k] for k in ("seq", "type", "seat", "actor_id", "audience", "data")} for r in rows]
-    params = {**values, "state": json.dumps(values["state"]), "id": session_id, "seen": seen, "at": at,
-              "events": json.dumps(events), "record": bool(client),
+    params = {**values, "state": jsontext.dumps(values["state"]), "id": session_id, "seen": seen, "at": at,
+              "events": jsontext.dumps(events), "record": bool(client),
               "user_id": client["user_id"] if client else None, "client_id": client["client_id"] if client else None}
     if joined is not None:
         login_now = utcnow()
