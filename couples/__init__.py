@@ -5,7 +5,7 @@ from . import accounts, models  # noqa: F401  (models registers the tables)
 from .config import Config, engine_options, normalise_db_url
 from .database import configure_engine
 from .errors import register_error_handlers
-from .extensions import TextPacket, csrf, db, limiter, login_manager, migrate, socketio
+from .extensions import SocketEventSessions, TextPacket, csrf, db, limiter, login_manager, migrate, socketio
 from .security import register_security_headers
 from .times import register_time_filters
 
@@ -14,6 +14,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints and socket handlers."""
     app = Flask(__name__, instance_relative_config=True,
                 static_folder="../static", template_folder="../templates")
+    app.session_interface = SocketEventSessions()
     app.config.from_object(Config(app.instance_path))
     if test_config:
         app.config.update(test_config)

@@ -48,6 +48,22 @@ def test_the_login_cookie_authenticates_a_socket(app, world):
     sock.disconnect()
 
 
+def test_the_login_cookie_is_read_at_connect_not_again_for_every_event(app, world, monkeypatch):
+    pid = start_session(app, world)
+    client, _ = cookie_client(app, world.bob)
+    sock = socketio.test_client(app, flask_test_client=client)
+    opened = []
+    verify = app.session_interface.get_signing_serializer
+    monkeypatch.setattr(app.session_interface, "get_signing_serializer",
+                        lambda a: opened.append(1) or verify(a))
+    for n in range(3):
+        assert sock.emit("heartbeat", {"session_id": pid}, callback=True)["ok"]
+    assert sock.emit("join", {"session_id": pid, "last_seq": 0}, callback=True)["ok"]
+    assert opened == []  # Flask-SocketIO's copy of the connect-time session serves the events
+    assert client.get("/api/v1/me").status_code == 200 and opened  # HTTP still reads the cookie
+    sock.disconnect()
+
+
 def test_no_cookie_and_no_token_is_refused_at_connect(app, world):
     assert not socketio.test_client(app, flask_test_client=app.test_client()).is_connected()
     with app.app_context():
