@@ -371,16 +371,22 @@ def cpu(pids):
 
 
 def postgres_cpu():
-    """CPU seconds used so far by the local PostgreSQL's processes (0 when it is elsewhere)."""
-    total = 0.0
-    for proc in psutil.process_iter(["name"]):
+    """CPU seconds used so far by each of the local PostgreSQL's processes, by (pid, start time)."""
+    used = {}
+    for proc in psutil.process_iter(["name", "create_time"]):
         if proc.info["name"] in ("postgres", "postgresql"):
             try:
                 t = proc.cpu_times()
-                total += t.user + t.system
+                used[proc.pid, proc.info["create_time"]] = t.user + t.system
             except psutil.Error:
                 pass
-    return total
+    return used
+
+
+def postgres_cpu_between(before, after):
+    """CPU seconds PostgreSQL used between two postgres_cpu() readings (a process that started in
+    between counts whole; one that ended in between is not seen, so this is a lower bound)."""
+    return sum(used - before.get(key, 0.0) for key, used in after.items())
 
 
 def host_share(before, after):
@@ -511,7 +517,7 @@ async def run(args):
         "server_cpu_percent": round(100 * (cpu1 - cpu0) / max(1e-9, window + args.warmup), 1) if pids else None,
         "loadgen_cpu_percent": round(100 * ((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime))
                                      / max(1e-9, window + args.warmup), 1),
-        "postgres_cpu_percent": round(100 * (pg1 - pg0) / max(1e-9, window + args.warmup), 1),
+        "postgres_cpu_percent": round(100 * postgres_cpu_between(pg0, pg1) / max(1e-9, window + args.warmup), 1),
         # Steal: CPU time the hypervisor gave other guests. On a shared host it varies from run
         # to run, and every latency here with it (the relay's too).
         "host_cpu_percent": host_share(host0, host1),
