@@ -345,10 +345,10 @@ def _write(row: PracticeSession, state: dict, events: list, at: datetime,
     if joined is not None and found.touch:  # socket activity keeps the login alive (identify_socket)
         db.session.connection().execute(_TOUCH_LOGIN, {"login_id": found.login_id, "stamp": utcnow()})
         db.session.commit()
+    changed, views = _changed_views(old_state, state, at, getattr(row, "views", None))
     _remember(_Target(session_id, public_id, row.couple_id, state, seen + 1, values["last_seq"],
-                      values.get("ended_at", row.ended_at), after["a"], after["b"], after["therapist"], None))
-    return Outcome(session_id, public_id, events=stored, base=base, views=_changed_views(old_state, state, at),
-                   ended=ended)
+                      values.get("ended_at", row.ended_at), after["a"], after["b"], after["therapist"], None, views))
+    return Outcome(session_id, public_id, events=stored, base=base, views=changed, ended=ended)
 
 
 _INSERT_EVENTS = insert(SessionEvent.__table__)
@@ -456,14 +456,17 @@ def _claim(columns: tuple):
         {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in columns})
 
 
-def _changed_views(old: dict, new: dict, at: datetime) -> dict:
-    """The new view of each viewer whose view changed (nobody is told that nothing changed)."""
-    out = {}
+def _changed_views(old: dict, new: dict, at: datetime, before: dict | None = None) -> tuple[dict, dict]:
+    """The new view of each viewer whose view changed (nobody is told that nothing changed), and
+    every viewer's new view without its time-only keys. `before`: that, for `old`, when this
+    process kept it from the write that made `old` (it is what the viewers were last sent)."""
+    changed, stable = {}, {}
     for viewer in VIEWERS:
-        before, after = engine.view(old, viewer, at), engine.view(new, viewer, at)
-        if _stable(before) != _stable(after):
-            out[viewer] = after
-    return out
+        after = engine.view(new, viewer, at)
+        stable[viewer] = _stable(after)
+        if stable[viewer] != (before[viewer] if before else _stable(engine.view(old, viewer, at))):
+            changed[viewer] = after
+    return changed, stable
 
 
 def _stable(view: dict) -> dict:
@@ -824,6 +827,7 @@ class _Target:
     seen_b: int
     seen_therapist: int
     duplicate_of: int | None
+    views: dict | None = None  # each viewer's view of `state` without time-only keys, when known
 
 
 _TOUCH_LOGIN = update(AuthSession.__table__).where(AuthSession.__table__.c.id == bindparam("login_id")).values(
