@@ -212,8 +212,23 @@ def plan_for(row: Row, ports, prepared: dict | None, sessions: int) -> dict:
     return plan
 
 
+def host_speed_ms(repeats: int = 5) -> float:
+    """The best of a few timings of a fixed pure-Python loop (ms), taken just before a row: this
+    VM's speed changes from hour to hour (other guests on its host), and every figure with it.
+    Compare rows by their ratio to the relay, or by this."""
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        total = 0
+        for i in range(200_000):
+            total += i * i
+        best = min(best, time.perf_counter() - t)
+    return round(best * 1000, 1)
+
+
 def run_row(row: Row, args, log_dir: Path) -> dict:
     sessions = row.sessions or args.sessions
+    speed = host_speed_ms()
     print(f"== {row.name}: {sessions} sessions x 3 connections, pace {args.pace}s, "
           f"{args.duration}s measured", flush=True)
     db_ctx = Database(row.db, row.name) if row.target == "app" else None
@@ -248,7 +263,7 @@ def run_row(row: Row, args, log_dir: Path) -> dict:
         finally:
             stop(procs)
         result.update(row=row.name, db=row.db if row.target == "app" else None, mode=row.mode,
-                      procs=row.procs, history=row.history)
+                      procs=row.procs, history=row.history, host_speed_ms=speed)
         if prepared:
             result.update({k: v for k, v in prepared.items() if k not in ("couples", "resume")})
         return result
@@ -265,11 +280,11 @@ def table(results: list[dict]) -> str:
     by = {r["row"]: r for r in results if "row" in r}
     lines = ["| row | conns | turns/s (acked / offered) | partner p50 / p95 / p99 / max ms | "
              "observer p50 / p95 / p99 / max ms | errors | RSS KB/conn | server CPU % | PostgreSQL CPU % | "
-             "host steal % | app/relay p50, p99 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "host steal % | host loop ms | app/relay p50, p99 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if "row" not in r:
-            lines.append(f"| {r.get('name')} | FAILED: {r.get('failure', '')[:80]} |||||||||")
+            lines.append(f"| {r.get('name')} | FAILED: {r.get('failure', '')[:80]} ||||||||||")
             continue
         p, o = r["partner"], r["observer"]
         ratio = "-"
@@ -283,7 +298,7 @@ def table(results: list[dict]) -> str:
             f"{fmt(o['p50'])} / {fmt(o['p95'])} / {fmt(o['p99'])} / {fmt(o['max'])} | "
             f"{r['error_count']} | {fmt(r['server_rss_kb_per_connection'], 0)} | {fmt(r['server_cpu_percent'], 0)} | "
             f"{fmt(r.get('postgres_cpu_percent'), 0) if r.get('db') == 'postgresql' else '-'} | "
-            f"{fmt((r.get('host_cpu_percent') or {}).get('steal'), 1)} | {ratio} |")
+            f"{fmt((r.get('host_cpu_percent') or {}).get('steal'), 1)} | {fmt(r.get('host_speed_ms'))} | {ratio} |")
     extra = []
     for r in results:
         if r.get("resume"):
