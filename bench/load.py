@@ -30,6 +30,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import aiohttp
 import psutil
@@ -370,6 +371,19 @@ def cpu(pids):
     return total
 
 
+def run_queue_wait(pids):
+    """Seconds the servers' threads have spent ready to run but waiting for a CPU (Linux
+    schedstat; 0 elsewhere): when this grows, the machine, not the server, is the limit."""
+    total = 0.0
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                total += int((task / "schedstat").read_text().split()[1]) / 1e9
+            except (OSError, ValueError, IndexError):
+                pass
+    return total
+
+
 def postgres_cpu():
     """CPU seconds used so far by each of the local PostgreSQL's processes, by (pid, start time)."""
     used = {}
@@ -473,7 +487,7 @@ async def run(args):
     start = time.perf_counter()
     stats.window = (start + args.warmup, start + args.warmup + args.duration)
     cpu0, ru0 = cpu(pids), resource.getrusage(resource.RUSAGE_SELF)
-    host0, pg0 = psutil.cpu_times(), postgres_cpu()
+    host0, pg0, wait0 = psutil.cpu_times(), postgres_cpu(), run_queue_wait(pids)
     spy = None
     if args.profile_out and pids:  # py-spy on the (first) server, over the steady state only
         await asyncio.sleep(args.warmup)
@@ -491,7 +505,7 @@ async def run(args):
             if peer.seq_errors:
                 stats.errors["seq_gap"] += peer.seq_errors
     cpu1, ru1 = cpu(pids), resource.getrusage(resource.RUSAGE_SELF)
-    host1, pg1 = psutil.cpu_times(), postgres_cpu()
+    host1, pg1, wait1 = psutil.cpu_times(), postgres_cpu(), run_queue_wait(pids)
     await asyncio.sleep(min(args.timeout, 2))  # let the last deliveries land
     rss2 = rss(pids)
     resume = None
@@ -517,6 +531,7 @@ async def run(args):
         "server_cpu_percent": round(100 * (cpu1 - cpu0) / max(1e-9, window + args.warmup), 1) if pids else None,
         "loadgen_cpu_percent": round(100 * ((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime))
                                      / max(1e-9, window + args.warmup), 1),
+        "server_run_queue_wait_percent": round(100 * (wait1 - wait0) / max(1e-9, window + args.warmup), 1) if pids else None,
         "postgres_cpu_percent": round(100 * postgres_cpu_between(pg0, pg1) / max(1e-9, window + args.warmup), 1),
         # Steal: CPU time the hypervisor gave other guests. On a shared host it varies from run
         # to run, and every latency here with it (the relay's too).

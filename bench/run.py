@@ -280,11 +280,11 @@ def table(results: list[dict]) -> str:
     by = {r["row"]: r for r in results if "row" in r}
     lines = ["| row | conns | turns/s (acked / offered) | partner p50 / p95 / p99 / max ms | "
              "observer p50 / p95 / p99 / max ms | errors | RSS KB/conn | server CPU % | PostgreSQL CPU % | "
-             "host steal % | host loop ms | app/relay p50, p99 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "server waiting for a CPU % | host steal % | host loop ms | app/relay p50, p99 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if "row" not in r:
-            lines.append(f"| {r.get('name')} | FAILED: {r.get('failure', '')[:80]} ||||||||||")
+            lines.append(f"| {r.get('name')} | FAILED: {r.get('failure', '')[:80]} |||||||||||")
             continue
         p, o = r["partner"], r["observer"]
         ratio = "-"
@@ -298,7 +298,7 @@ def table(results: list[dict]) -> str:
             f"{fmt(o['p50'])} / {fmt(o['p95'])} / {fmt(o['p99'])} / {fmt(o['max'])} | "
             f"{r['error_count']} | {fmt(r['server_rss_kb_per_connection'], 0)} | {fmt(r['server_cpu_percent'], 0)} | "
             f"{fmt(r.get('postgres_cpu_percent'), 0) if r.get('db') == 'postgresql' else '-'} | "
-            f"{fmt((r.get('host_cpu_percent') or {}).get('steal'), 1)} | {fmt(r.get('host_speed_ms'))} | {ratio} |")
+            f"{fmt(r.get('server_run_queue_wait_percent'), 0)} | {fmt((r.get('host_cpu_percent') or {}).get('steal'), 1)} | {fmt(r.get('host_speed_ms'))} | {ratio} |")
     extra = []
     for r in results:
         if r.get("resume"):
