@@ -2,6 +2,7 @@
 
 Every handler re-authorises from the database (the socket's Connection row, its AuthSession and
 the user's live role), because a socket handler only sees a copy of the session taken at connect.
+A joined partner's action on PostgreSQL does it inside its write statement (practice.apply_joined).
 Rooms are per session and viewer (`s:<id>:a`, `:b`, `:therapist`) and are derived by the server;
 each event goes only to the rooms in its audience. See docs/protocol.md.
 """
