@@ -658,7 +658,9 @@ def test_views_for_everyone_at_every_step_are_json():
     feeling = [f for f in vs["input"] if f["name"] == "feeling"][0]
     assert feeling["kind"] == "feeling" and "lonely" in feeling["options"]
     assert vl["input"] is None and vl["waiting_for"] == [sp]
-    assert vt["prompt"] and vt["input"] is None
+    assert vt["input"] is None and vt["waiting_for"] == [sp]
+    assert vt["prompt"] == f"Asked: “{vs['prompt']}”"  # the speaker's words; the page names the speaker
+    assert "partner a" not in vt["prompt"].lower() and "partner b" not in vt["prompt"].lower()
 
 
 GREETING_TURNS = [("a", {"greeting": "Hi"}), ("b", {"greeting": "Hello"}), ("a", {"day": "Busy"}),

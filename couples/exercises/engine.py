@@ -856,8 +856,10 @@ def view(state: dict, viewer: str, now: dt.datetime) -> dict:
             "can_timeout": viewer in PARTNERS and not ex.interrupts and not paused,
         })
         if viewer == "therapist":
-            who = " and ".join(f"partner {p.upper()}" for p in pending) or "the timer"
-            out["prompt"] = f"{out['step_title']}: waiting for {who}."
+            # What the awaited partner is asked, in their words; the page names who that is (the
+            # engine knows seats, not names).
+            out["prompt"] = (f"{'Both are asked' if len(pending) > 1 else 'Asked'}: “{_text(step.prompt, Ctx(run, now, viewer=pending[0]))}”"
+                             if pending else "Waiting for the timer.")
         elif viewer in pending:
             out["your_turn"] = not paused
             out["prompt"] = _text(step.prompt, ctx)
