@@ -1,6 +1,8 @@
 """Database set-up shared by every backend: SQLite durability settings on each connection; on
 PostgreSQL the per-request autocommit switch (see practice.autocommit_if_atomic) and server-side
 prepared statements for the few statements every turn runs (`Prepared`)."""
+import collections
+import functools
 import re
 
 from sqlalchemy import column, event, text
@@ -80,6 +82,66 @@ class Prepared:
                 conn.invalidate()
                 err.connection_invalidated = True
             raise
+
+    def can_run_alone(self, engine: Engine) -> bool:
+        return engine.dialect.name == "postgresql" and engine.get_execution_options().get("couples_prepare", True)
+
+    def run_alone(self, engine: Engine, params: dict):
+        """Run the statement by itself on a pooled connection of its own, in autocommit mode,
+        straight through the driver; returns its first row (attributes by column name) or None.
+
+        For a statement that is a whole request's work (a joined partner's turn): around one
+        statement, the Session and Core's execution context cost as much client CPU as the driver's
+        own work. Only where `can_run_alone` (PostgreSQL, prepared). Errors are raised as
+        SQLAlchemy's, as Connection.execute raises them; a lost connection is invalidated and the
+        pool replaced, as SQLAlchemy does on a disconnect, so the next request reconnects."""
+        prepare, execute, constants = self._pg or self._compile(engine.dialect)
+        sql, names = self._pyformat(execute)
+        driver = engine.dialect.loaded_dbapi
+        try:
+            fairy = engine.raw_connection()
+        except driver.Error as err:  # the pool does not wrap a failed connect; Connection does
+            raise DBAPIError.instance(None, None, err, driver.Error, dialect=engine.dialect) from err
+        dbapi = fairy.dbapi_connection
+        cursor = None
+        try:
+            dbapi.autocommit = True  # undone when the connection goes back (configure_engine)
+            cursor = dbapi.cursor()
+            ready = fairy.info.setdefault("couples_prepared", set())
+            if self.name not in ready:
+                cursor.execute(prepare)
+                ready.add(self.name)
+            cursor.execute(sql, {**constants, **params})
+            first = cursor.fetchone()
+            if first is None:
+                return None
+            return self._row_type(tuple(d[0] for d in cursor.description))(*first)
+        except driver.Error as err:
+            lost = bool(engine.dialect.is_disconnect(err, dbapi, cursor) or getattr(dbapi, "closed", 0))
+            if lost or getattr(err, "pgcode", None) == _PLAN_CHANGED:
+                fairy.invalidate(err)
+                if lost:
+                    engine.dispose()
+            raise DBAPIError.instance(sql, params, err, driver.Error,
+                                      connection_invalidated=lost, dialect=engine.dialect) from err
+        finally:
+            try:
+                if cursor is not None:
+                    cursor.close()
+                fairy.close()  # back to the pool (or gone, if invalidated)
+            except driver.Error as err:  # a connection that broke on the way back: never reused
+                fairy.invalidate(err)
+
+    @functools.lru_cache(maxsize=8)  # noqa: B019 - a few statements, kept for the process
+    def _row_type(self, columns: tuple):
+        return collections.namedtuple(f"{self.name}_row", columns, rename=True)
+
+    @functools.lru_cache(maxsize=1)  # noqa: B019
+    def _pyformat(self, execute):
+        """The EXECUTE statement in the driver's own parameter style: (sql, parameter names)."""
+        compiled = execute.compile()
+        names = list(compiled.params)
+        return f"EXECUTE {self.name}" + (f" ({', '.join(f'%({n})s' for n in names)})" if names else ""), names
 
     def _compile(self, dialect):
         compiled = self.statement.compile(dialect=dialect)

@@ -334,14 +334,19 @@ def _write(row: PracticeSession, state: dict, events: list, at: datetime,
     client = client_id and {"session_id": row.id, "user_id": user.id, "client_id": client_id,
                             "seq": values["last_seq"], "created_at": at}
     # Everything below runs without yielding until the commit (see the module docstring).
-    core = db.session.connection()
-    if core.dialect.name == "postgresql":
-        found = _append_postgresql(core, row.id, seen, values, rows, client, at, joined)
+    if joined is not None:  # one statement by itself, no Session (Prepared.run_alone; apply_joined checks it can)
+        found = _append_postgresql(None, row.id, seen, values, rows, client, at, joined)
+        if not found[0]:
+            raise _Conflict(found)
     else:
-        found = _append_portable(core, row.id, seen, values, rows, client, at)
-    if not found[0]:
-        raise _Conflict(found)
-    db.session.commit()
+        core = db.session.connection()
+        if core.dialect.name == "postgresql":
+            found = _append_postgresql(core, row.id, seen, values, rows, client, at, joined)
+        else:
+            found = _append_portable(core, row.id, seen, values, rows, client, at)
+        if not found[0]:
+            raise _Conflict(found)
+        db.session.commit()
     if joined is not None and found.touch:  # socket activity keeps the login alive (identify_socket)
         db.session.connection().execute(_TOUCH_LOGIN, {"login_id": found.login_id, "stamp": utcnow()})
         db.session.commit()
@@ -435,7 +440,8 @@ def autocommit_if_atomic() -> None:
 
 
 def _append_postgresql(core, session_id, seen, values, rows, client, at, joined=None):
-    """One statement; returns its row, whose first column is 1 when the version was claimed."""
+    """One statement; returns its row, whose first column is 1 when the version was claimed.
+    `core` None: the statement runs by itself on a pooled connection (Prepared.run_alone)."""
     events = [{k: r[k] for k in ("seq", "type", "seat", "actor_id", "audience", "data")} for r in rows]
     params = {**values, "state": jsontext.dumps(values["state"]), "id": session_id, "seen": seen, "at": at,
               "events": jsontext.dumps(events), "record": bool(client),
@@ -445,7 +451,10 @@ def _append_postgresql(core, session_id, seen, values, rows, client, at, joined=
         params.update(sid=joined.sid, user_id=joined.user_id, role=joined.role, public_id=joined.public_id,
                       login_now=login_now, idle_after=login_now - current_app.config["SESSION_IDLE_TIMEOUT"],
                       touch_before=login_now - timedelta(seconds=LOGIN_TOUCH_EVERY))
-    return _APPEND_PG_STATEMENTS[joined is not None, "ended_at" in values].execute(core, params).first()
+    statement = _APPEND_PG_STATEMENTS[joined is not None, "ended_at" in values]
+    if core is None:
+        return statement.run_alone(db.engine, params)
+    return statement.execute(core, params).first()
 
 
 @functools.cache
@@ -535,7 +544,7 @@ def apply_joined(sid: str, public_id: str, client_id: str, kind: str, step: str 
     if joined is None or joined.public_id != public_id or kind not in USER_KINDS:
         return None
     row = memory.rows.get(joined.session_id)
-    if row is None or db.session.get_bind().dialect.name != "postgresql":
+    if row is None or not _APPEND_PG_STATEMENTS[True, False].can_run_alone(db.engine):
         return None
     for _ in range(MAX_TRIES):
         at = now()

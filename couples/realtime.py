@@ -89,12 +89,13 @@ def _handler(name, schema_cls, acts_on_session=False, single_statements=False, f
             try:
                 if not ratelimit.allow(request.sid):
                     raise DomainError("rate_limited", "Too many messages at once; please slow down.", 429)
-                if single_statements:
-                    practice.autocommit_if_atomic()
                 if acts_on_session:
                     payload = schema.load(data if data is not None else {})
                     if first_try is not None and (ack := first_try(payload)) is not None:
                         return ack
+                if single_statements:
+                    practice.autocommit_if_atomic()
+                if acts_on_session:
                     me = _reauthorise(payload["session_id"], payload["id"])
                 else:
                     me = _reauthorise()

@@ -90,3 +90,80 @@ def test_after_a_migration_changes_a_selected_type_the_connection_is_replaced_an
     finally:
         with pg_engine.begin() as conn:
             conn.execute(text("DROP TABLE couples_test_scratch"))
+
+
+# --------------------------------------------------------------------------- run_alone
+
+@pytest.fixture
+def app_engine(postgres_database):
+    """An engine set up as the app sets it up (connections go back to the pool in transaction mode)."""
+    from couples.database import configure_engine
+    engine = create_engine(postgres_database)
+    configure_engine(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def scratch(app_engine):
+    with app_engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS couples_test_alone"))
+        conn.execute(text("CREATE TABLE couples_test_alone (n integer PRIMARY KEY)"))
+    yield
+    with app_engine.begin() as conn:
+        conn.execute(text("DROP TABLE couples_test_alone"))
+
+
+INSERT = Prepared("couples_test_insert", text(
+    "INSERT INTO couples_test_alone (n) VALUES (:n) RETURNING n + 1 AS next").bindparams(bindparam("n", type_=Integer)))
+
+
+def test_alone_it_commits_by_itself_and_answers_with_named_columns(app_engine, scratch):
+    assert INSERT.can_run_alone(app_engine)
+    assert INSERT.run_alone(app_engine, {"n": 1}).next == 2
+    with app_engine.connect() as other:  # committed: another connection sees it
+        assert other.execute(text("SELECT count(*) FROM couples_test_alone")).scalar() == 1
+    with app_engine.connect() as conn:  # the pooled connection went back in transaction mode
+        assert conn.connection.dbapi_connection.autocommit is False
+
+
+def test_alone_a_broken_rule_is_sqlalchemys_error_and_changes_nothing(app_engine, scratch):
+    from sqlalchemy.exc import IntegrityError
+    INSERT.run_alone(app_engine, {"n": 5})
+    with pytest.raises(IntegrityError):
+        INSERT.run_alone(app_engine, {"n": 5})
+    assert INSERT.run_alone(app_engine, {"n": 6}).next == 7  # the connections still work
+    with app_engine.connect() as conn:
+        assert conn.execute(text("SELECT array_agg(n ORDER BY n) FROM couples_test_alone")).scalar() == [5, 6]
+
+
+def test_alone_a_lost_connection_is_reported_as_invalidated_and_the_next_call_reconnects(app_engine, scratch,
+                                                                                         postgres_database):
+    probe = Prepared("couples_test_alone_pid", select(text("pg_backend_pid() AS pid")))
+    pid = probe.run_alone(app_engine, {}).pid
+    admin = create_engine(postgres_database)
+    with admin.connect() as other:  # what a database restart does to a pooled connection
+        assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    admin.dispose()
+    with pytest.raises(OperationalError) as lost:
+        probe.run_alone(app_engine, {})
+    assert lost.value.connection_invalidated  # so realtime answers `unavailable`, and the client resends
+    assert probe.run_alone(app_engine, {}).pid != pid  # a new connection, prepared afresh
+
+
+def test_alone_only_where_statements_are_prepared(tmp_path, postgres_database):
+    sqlite = create_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    pooler = create_engine(postgres_database, execution_options={"couples_prepare": False})
+    assert not INSERT.can_run_alone(sqlite) and not INSERT.can_run_alone(pooler)
+    sqlite.dispose()
+    pooler.dispose()
+
+
+def test_alone_a_database_that_cannot_be_reached_is_sqlalchemys_error(postgres_database):
+    from couples.database import configure_engine
+    unreachable = create_engine(postgres_database.replace("127.0.0.1:5432", "127.0.0.1:9"),
+                                connect_args={"connect_timeout": 2})
+    configure_engine(unreachable)
+    with pytest.raises(OperationalError):  # what realtime answers as `unavailable`
+        Prepared("couples_test_probe", PROBE).run_alone(unreachable, {"x": 1})
+    unreachable.dispose()

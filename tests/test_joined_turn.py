@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event, func, select, update
 
 from couples import practice
+from couples.database import Prepared
 from couples.extensions import db, socketio
 from couples.models import AuthSession, ClientAction, CoupleMember, PracticeSession, SessionEvent, User, utcnow
 from test_practice_service import seed_world
@@ -15,7 +16,7 @@ from test_realtime_inprocess import cookie_client, start_session
 
 
 @pytest.fixture
-def room(app):
+def room(app, monkeypatch):
     """Alice and Bob joined from their own sockets, Theo observing; the safety check done, so
     the greeting can start. `room.turn(who, kind, data)` returns the ack and how many SQL
     statements the turn took."""
@@ -24,10 +25,13 @@ def room(app):
     socks = {name: socketio.test_client(app, auth={"token": world.tokens[name]}) for name in ("alice", "bob", "theo")}
     for sock in socks.values():
         assert sock.emit("join", {"session_id": pid, "last_seq": 0}, callback=True)["ok"]
-    statements = []
+    statements = []  # through SQLAlchemy, and straight through the driver (Prepared.run_alone)
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
         postgresql = db.engine.dialect.name == "postgresql"
+    run_alone = Prepared.run_alone
+    monkeypatch.setattr(Prepared, "run_alone",
+                        lambda self, *args: statements.append(self.name) or run_alone(self, *args))
     counter = iter(range(1, 10_000))
 
     def turn(who, kind, data=None, step=None, client_id=None):
