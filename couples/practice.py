@@ -22,7 +22,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import (BigInteger, Boolean, Integer, String, Text, and_, bindparam, delete, exists, insert, literal,
                         not_, or_, select, text, update)
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from . import access, accounts, jsontext
 from .database import Prepared
@@ -348,8 +348,12 @@ def _write(row: PracticeSession, state: dict, events: list, at: datetime,
             raise _Conflict(found)
         db.session.commit()
     if joined is not None and found.touch:  # socket activity keeps the login alive (identify_socket)
-        db.session.connection().execute(_TOUCH_LOGIN, {"login_id": found.login_id, "stamp": utcnow()})
-        db.session.commit()
+        try:
+            db.session.connection().execute(_TOUCH_LOGIN, {"login_id": found.login_id, "stamp": utcnow()})
+            db.session.commit()
+        except SQLAlchemyError:  # the turn is committed and must still be broadcast; a later event touches
+            db.session.rollback()
+            current_app.logger.warning("could not renew login %s after a turn", found.login_id)
     changed, views = _changed_views(old_state, state, at, getattr(row, "views", None))
     _remember(_Target(session_id, public_id, row.couple_id, state, seen + 1, values["last_seq"],
                       values.get("ended_at", row.ended_at), after["a"], after["b"], after["therapist"], None, views))

@@ -161,3 +161,17 @@ def test_an_idle_cookie_login_cannot_act(app, room):
                                "data": {"exercise": "greeting"}}, callback=True)
     assert ack["error"]["code"] == "unauthenticated"
     assert stored(app, room.pid) == before
+
+
+def test_a_turn_whose_login_renewal_fails_is_still_acknowledged_and_delivered(app, room, monkeypatch):
+    if not room.postgresql:
+        pytest.skip("the renewal after the write is the one-statement turn's (PostgreSQL)")
+    from sqlalchemy import text
+    old = utcnow() - timedelta(minutes=5)
+    change(app, update(AuthSession).where(AuthSession.user_id == room.world.alice).values(last_seen_at=old))
+    monkeypatch.setattr(practice, "_TOUCH_LOGIN", text("SELECT 1 / 0 WHERE CAST(:login_id AS int) > 0 "
+                                                       "AND CAST(:stamp AS timestamptz) IS NOT NULL"))
+    ack, _ = room.turn("alice", "start_exercise", {"exercise": "greeting"})
+    assert ack["ok"], ack  # the turn was committed before the renewal failed
+    updates = [m["args"][0] for m in room.socks["bob"].get_received() if m["name"] == "update"]
+    assert updates and updates[-1]["view"]["exercise"] == "greeting"
