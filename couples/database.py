@@ -2,7 +2,6 @@
 PostgreSQL the per-request autocommit switch (see practice.autocommit_if_atomic) and server-side
 prepared statements for the few statements every turn runs (`Prepared`)."""
 import collections
-import functools
 import re
 
 from sqlalchemy import column, event, text
@@ -58,12 +57,12 @@ class Prepared:
     _BIND = re.compile(r"%\((\w+)\)s")
 
     def __init__(self, name: str, statement):
-        self.name, self.statement, self._pg = name, statement, None
+        self.name, self.statement, self._pg, self._rows = name, statement, None, {}
 
     def execute(self, conn: Connection, params: dict):
         if conn.dialect.name != "postgresql" or not conn.get_execution_options().get("couples_prepare", True):
             return conn.execute(self.statement, params)
-        prepare, execute, constants = self._pg or self._compile(conn.dialect)
+        prepare, execute, constants, _ = self._pg or self._compile(conn.dialect)
         ready = conn.connection.info.setdefault("couples_prepared", set())
         if self.name not in ready:
             cursor = conn.connection.dbapi_connection.cursor()
@@ -95,8 +94,7 @@ class Prepared:
         own work. Only where `can_run_alone` (PostgreSQL, prepared). Errors are raised as
         SQLAlchemy's, as Connection.execute raises them; a lost connection is invalidated and the
         pool replaced, as SQLAlchemy does on a disconnect, so the next request reconnects."""
-        prepare, execute, constants = self._pg or self._compile(engine.dialect)
-        sql, names = self._pyformat(execute)
+        prepare, _, constants, sql = self._pg or self._compile(engine.dialect)
         driver = engine.dialect.loaded_dbapi
         try:
             fairy = engine.raw_connection()
@@ -132,16 +130,11 @@ class Prepared:
             except driver.Error as err:  # a connection that broke on the way back: never reused
                 fairy.invalidate(err)
 
-    @functools.lru_cache(maxsize=8)  # noqa: B019 - a few statements, kept for the process
     def _row_type(self, columns: tuple):
-        return collections.namedtuple(f"{self.name}_row", columns, rename=True)
-
-    @functools.lru_cache(maxsize=1)  # noqa: B019
-    def _pyformat(self, execute):
-        """The EXECUTE statement in the driver's own parameter style: (sql, parameter names)."""
-        compiled = execute.compile()
-        names = list(compiled.params)
-        return f"EXECUTE {self.name}" + (f" ({', '.join(f'%({n})s' for n in names)})" if names else ""), names
+        found = self._rows.get(columns)
+        if found is None:
+            found = self._rows[columns] = collections.namedtuple(f"{self.name}_row", columns, rename=True)
+        return found
 
     def _compile(self, dialect):
         compiled = self.statement.compile(dialect=dialect)
@@ -157,5 +150,6 @@ class Prepared:
             execute = execute.columns(*(column(c.key, c.type) for c in self.statement.selected_columns))
         constants = {n: binds[n].effective_value for n in order
                      if binds[n].value is not None or binds[n].callable is not None}
-        self._pg = (f"PREPARE {self.name}{args(types)} AS {body}", execute, constants)
+        driver_sql = f"EXECUTE {self.name}{args([f'%({n})s' for n in order])}"  # for run_alone
+        self._pg = (f"PREPARE {self.name}{args(types)} AS {body}", execute, constants, driver_sql)
         return self._pg
