@@ -211,6 +211,9 @@ class Outcome:
     base: dict = field(default_factory=dict)  # viewer -> events it had seen before these
     views: dict = field(default_factory=dict)  # viewer -> new view (only viewers whose view changed)
     ended: bool = False
+    # A resent action: its first answer, and perhaps its broadcast, was lost (the commit may
+    # have succeeded while the reply failed), so tell every viewer how far its log goes now.
+    catch_up: bool = False
 
 
 class _Conflict(Exception):
@@ -244,7 +247,7 @@ def apply_action(user: User, session_id: int, role: str, client_id: str | None, 
 def _apply_once(user, session_id, role, client_id, kind, step, payload, loaded=None) -> Outcome:
     row = loaded if loaded is not None else _load(session_id, user, client_id)
     if client_id and row.duplicate_of is not None:
-        return _duplicate(session_id, role, row.duplicate_of)
+        return _duplicate(session_id, role, row.duplicate_of, row)
     at = now()
     state, events = row.state, []
     due = engine.deadline(state)
@@ -298,10 +301,15 @@ def _client_action(session_id, user_id, client_id) -> ClientAction | None:
         ClientAction.client_id == client_id))
 
 
-def _duplicate(session_id, role, original_seq: int) -> Outcome:
+def _duplicate(session_id, role, original_seq: int, row=None) -> Outcome:
+    """The original's answer, and each viewer's count now (`catch_up`): a client behind it rejoins."""
     seq = _visible_count(session_id, role, upto=original_seq)
+    if row is None:  # the duplicate raced this write: the session as it is now
+        row = db.session.get(PracticeSession, session_id, populate_existing=True)
+    outcome = Outcome(session_id, row.public_id, ack={"ok": True, "seq": seq, "duplicate": True},
+                      base=seen_counts(row), catch_up=True)
     db.session.rollback()
-    return Outcome(session_id, ack={"ok": True, "seq": seq, "duplicate": True})
+    return outcome
 
 
 def _write(row: PracticeSession, state: dict, events: list, at: datetime,

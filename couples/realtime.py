@@ -221,7 +221,8 @@ def broadcast(outcome: practice.Outcome) -> None:
     and its new view when that changed. Called only after the commit.
 
     One message per viewer, not one per event plus one per view: a turn was nine messages, and
-    sending them cost more than everything else the server did for it (docs/benchmarks.md)."""
+    sending them cost more than everything else the server did for it (docs/benchmarks.md).
+    A client whose log ends before `last_seq` missed a message and rejoins for the rest."""
     for viewer in practice.VIEWERS:
         n, events = outcome.base.get(viewer, 0), []
         for e in outcome.events:
@@ -229,7 +230,7 @@ def broadcast(outcome: practice.Outcome) -> None:
                 n += 1
                 events.append(practice.public_event(n, e["type"], e["actor"], e["data"], e["at"]))
         view = outcome.views.get(viewer)
-        if not events and view is None:
+        if not events and view is None and not outcome.catch_up:
             continue
         message = {"session_id": outcome.public_id, "events": events, "last_seq": n}
         if view is not None:

@@ -135,6 +135,34 @@ def test_a_resent_action_id_is_answered_with_the_original_and_applied_once(app, 
             ClientAction.client_id == "start-greeting")) == 1
 
 
+def test_a_resend_whose_first_answer_was_lost_brings_every_page_up_to_date(app, room, monkeypatch):
+    """The turn was committed but nobody heard of it (the reply and its broadcast were lost, as
+    when the connection fails right after the commit). The resend is answered as a duplicate AND
+    every viewer is told how far its log now goes, so a page that missed the turn rejoins instead
+    of waiting for a turn that was already taken."""
+    from couples import realtime
+    before = {who: sock.emit("join", {"session_id": room.pid, "last_seq": 0}, callback=True)["snapshot"]["last_seq"]
+              for who, sock in room.socks.items()}
+    for sock in room.socks.values():
+        sock.get_received()
+    send, lost = realtime.broadcast, []
+    monkeypatch.setattr(realtime, "broadcast", lost.append)
+    first, _ = room.turn("alice", "start_exercise", {"exercise": "greeting"}, client_id="lost-reply")
+    assert first["ok"] and lost
+    monkeypatch.setattr(realtime, "broadcast", send)
+    again, _ = room.turn("alice", "start_exercise", {"exercise": "greeting"}, client_id="lost-reply")
+    assert again == {"ok": True, "seq": first["seq"], "duplicate": True}
+    for who, sock in room.socks.items():
+        updates = [m["args"][0] for m in sock.get_received() if m["name"] == "update"]
+        assert len(updates) == 1 and updates[0]["events"] == [], (who, updates)
+        told = updates[0]["last_seq"]
+        assert told > before[who]
+        rejoin = sock.emit("join", {"session_id": room.pid, "last_seq": before[who]}, callback=True)
+        assert [e["seq"] for e in rejoin["events"]] == list(range(before[who] + 1, told + 1))
+        assert rejoin["events"][0]["type"] == "exercise_started"
+        assert rejoin["snapshot"]["last_seq"] == told and rejoin["snapshot"]["view"]["exercise"] == "greeting"
+
+
 def test_a_refused_move_gets_its_precise_reason(app, room):
     assert room.turn("alice", "start_exercise", {"exercise": "greeting"})[0]["ok"]
     ack, _ = room.turn("alice", "start_exercise", {"exercise": "needs"})

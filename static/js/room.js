@@ -161,9 +161,10 @@ socket.on("revoked", (msg) => {
     : "You no longer have access to this session.");
 });
 // One message per change: the events this viewer may see, in order, then its new view if any.
+// Its last_seq is how far our log should now go: short of it, we missed a message.
 socket.on("update", (msg) => {
   for (const ev of msg.events || []) live({ kind: "event", ev: { ...ev, session_id: msg.session_id } });
-  if (msg.view) live({ kind: "view", msg: { session_id: msg.session_id, view: msg.view, last_seq: msg.last_seq } });
+  live({ kind: "view", msg: { session_id: msg.session_id, view: msg.view, last_seq: msg.last_seq } });
 });
 socket.on("presence", (msg) => {
   if (msg.session_id === config.session_id) {
@@ -233,7 +234,11 @@ function live(msg) {
   } else {
     const { view, last_seq: seq } = msg.msg;
     if (msg.msg.session_id && msg.msg.session_id !== config.session_id) return;
-    if (seq < room.lastSeq) return; // an older view than the events we have
+    if (seq > room.lastSeq) {
+      join(); // events we never received (e.g. a reply lost in an outage): the join brings them
+      return;
+    }
+    if (seq < room.lastSeq || !view) return; // an older view than the events we have
     setView(view, seq);
   }
 }
@@ -256,6 +261,7 @@ function act(kind, step, data, done) {
 function send(id) {
   const entry = room.pending.get(id);
   if (!entry) return;
+  clearTimeout(entry.timer);
   if (!room.joined) {
     status("Not connected right now. Your answer is kept and will be sent when we reconnect.");
     return;
@@ -263,10 +269,23 @@ function send(id) {
   socket.timeout(15000).emit("action", entry.payload, (err, ack) => {
     if (err) return; // no answer yet: it stays pending and is resent after the next (re)join
     if (!room.pending.has(id)) return;
+    if (!ack.ok && RETRY_CODES.has(ack.error && ack.error.code)) {
+      // "Not now", not "no": the same id again shortly. If the first try was in fact saved,
+      // the server answers "already received" and brings both pages up to date.
+      entry.tries = (entry.tries || 0) + 1;
+      status("We could not save that just now. Trying again…");
+      clearTimeout(entry.timer);
+      entry.timer = setTimeout(() => send(id), Math.min(15000, 1000 * 2 ** Math.min(entry.tries, 4)));
+      return;
+    }
     room.pending.delete(id);
     if (entry.done) entry.done(ack);
   });
 }
+
+// Answers that mean the server could not act on it yet (its database was unreachable, or the
+// session was busy): kept and resent with the same id, so it is saved once, whenever it can be.
+const RETRY_CODES = new Set(["unavailable", "busy"]);
 
 function resendPending() {
   for (const id of room.pending.keys()) send(id);

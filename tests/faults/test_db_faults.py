@@ -115,7 +115,8 @@ def _verify(name, pg_url, server, pid, w, peers, driver, watch, ok_after, extra=
           f"no_ack_sends={driver.no_acks} error_acks={dict(watch.codes)} acks_checked_committed={watch.checked} "
           f"acked_before_commit={len(watch.early)} unverifiable={watch.unverifiable} "
           f"max_settle_s={max(p.max_settle for p in peers.values()):.1f} actions_acknowledged={acked} events_acknowledged={told} "
-          f"events_lost={lost} moves_ok_after_heal={ok_after} violations={len(bad)}")
+          f"events_lost={lost} moves_ok_after_heal={ok_after} catch_up_rejoins={driver.catch_ups} "
+          f"refusals={dict(Counter(driver.refusals))} violations={len(bad)}")
     assert server.pid == pid and server.alive(), "the app had to be restarted"
     assert ok_after >= 10, "the app did not recover"
     assert lost == 0 and not bad, "\n".join(bad[:40])

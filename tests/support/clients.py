@@ -96,6 +96,7 @@ class Peer:
             return n
 
     def join(self) -> bool:
+        self.behind = False
         last = self.contiguous()
         ack = self.call("join", {"session_id": self.session_id, "last_seq": last})
         if ack is None:
@@ -136,6 +137,7 @@ class Peer:
             self.log.setdefault(e["seq"], e)
 
     view_seq = 0  # the viewer's last seq that `view` reflects
+    behind = False  # an update said the log goes further than what arrived: rejoin
 
     def _on_update(self, data):
         """One `update` per change: the events, in order, then the new view when it changed."""
@@ -143,7 +145,9 @@ class Peer:
             return
         for ev in data["events"]:
             self._merge({"session_id": data["session_id"], **ev}, live=True)
-        if "view" in data:
+        if data["last_seq"] > self.contiguous():
+            self.behind = True  # a message was missed (a reply lost in an outage): rejoin, as the page does
+        elif "view" in data:
             with self.lock:
                 if data["last_seq"] >= self.view_seq:
                     self.view, self.view_seq = data["view"], data["last_seq"]

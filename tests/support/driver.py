@@ -17,6 +17,7 @@ class Driver:
         self.refusals = []
         self.clock = clock  # a ServerProcess: when idle in a timer step, move its clock on
         self.clock_shifts = 0
+        self.catch_ups = 0  # rejoins because an update showed a message was missed
         self.before_send = None  # hook(peer, kind): arm a fault for this send
 
     @property
@@ -27,6 +28,10 @@ class Driver:
         """One move by whoever's turn it is. Returns "idle", "acked" or "no_ack"."""
         if any(not p.connected for p in self.everyone):
             self.recover()
+        for p in self.everyone:
+            if p.behind and p.connected:
+                p.join()
+                self.catch_ups += 1
         move = self.duo.next_move()
         if move is None:
             view = self.duo.a.view
