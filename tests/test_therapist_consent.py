@@ -193,3 +193,17 @@ def test_the_invite_form_shows_its_errors_beside_the_fields(couple, login, app):
     assert resp.status_code == 404 and b"No therapist has this email or code" in resp.data
     resp = alice.post("/couple/therapists", data={"email": "bad", "code": ""})
     assert resp.status_code == 422 and b'id="therapist-email-error"' in resp.data
+
+
+def test_each_page_says_who_sees_what_to_the_person_reading_it(couple, dr, login, app):
+    """Partners are told their words stay with the two of them and their chosen therapist; a
+    therapist is told they see a couple only with both partners' consent, and that looking is
+    recorded (the audit log), not the partners' promise."""
+    alice, therapist = app.test_client(), app.test_client()
+    login(alice, couple.alice.email)
+    login(therapist, dr.email)
+    partner_page, therapist_page = alice.get("/dashboard").data, therapist.get("/dashboard").data
+    assert b"Your words stay between the two of you" in partner_page
+    assert b"Your words stay between the two of you" not in therapist_page
+    assert b"only while both partners consent, and each time you look is recorded" in therapist_page
+    assert b"Your words stay between the two of you" in app.test_client().get("/login").data
