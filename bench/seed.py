@@ -167,9 +167,10 @@ def _copy_events(engine_, session_pks, per_session, actor_id):
         # this, autovacuum's pass over the fresh million rows and the checkpoint writing them out
         # land in the measured window (an 80 ms stall in one run), which is the load, not the
         # history, being measured.
-        raw.autocommit = True
+        raw.dbapi_connection.autocommit = True  # VACUUM runs outside a transaction
         cur.execute(f"VACUUM (ANALYZE) {SessionEvent.__tablename__}")
         cur.execute("CHECKPOINT")
+        raw.dbapi_connection.autocommit = False
     finally:
         raw.close()
 
