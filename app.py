@@ -51,9 +51,26 @@ def server_options() -> dict:
     return {}
 
 
+def refuse_a_taken_port(host: str, port: int) -> None:
+    """Exit, saying why, if another server already listens on this port. eventlet binds with
+    SO_REUSEPORT, so a second `python app.py` given the same PORT would start without a word and
+    the kernel would split clients (even one client's long-polling requests) between the two."""
+    import socket
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart's TIME_WAIT is fine
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise SystemExit(f"Port {port} on {host} is already in use ({err.strerror}): another server "
+                             "is listening there. Give each process its own PORT.") from None
+
+
 if __name__ == "__main__":
+    HOST, PORT = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
+    refuse_a_taken_port(HOST, PORT)
     start_background_tasks(app)  # now, not at the first request: due timers fire after a restart
     tune_gc()
-    socketio.run(app, host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "5000")),
+    socketio.run(app, host=HOST, port=PORT,
                  allow_unsafe_werkzeug=ASYNC_MODE == "threading", debug=False, use_reloader=False,
                  **server_options())

@@ -1,5 +1,8 @@
 """The socket protocol against the served app: who may connect and act, refusals with their exact
 codes, idempotency, races, pause, presence, reconnection, and disconnection on lost access."""
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -11,6 +14,7 @@ from sqlalchemy import select, update
 from conftest import Peer, everyone_at
 from couples.extensions import db
 from couples.models import CoupleMember, TherapistLink, utcnow
+from support.server import ROOT
 from test_exercises_live import both, safe_start, turn
 
 
@@ -279,3 +283,20 @@ def test_leaving_the_couple_disconnects_that_partner_within_a_second(room):
         db.session.commit()
     assert seconds_until_gone(room.bob) < 1.0
     assert room.alice.sio.connected
+
+
+def test_a_second_server_given_a_taken_port_refuses_to_start(live, tmp_path):
+    """eventlet listens with SO_REUSEPORT: a second `python app.py` on the same PORT would share
+    the port silently, and the kernel would split clients (and one client's long-polling
+    requests) between two processes. It must stop at once and say why."""
+    env = {**os.environ, "PORT": str(live.port), "HOST": "127.0.0.1", "COUPLES_ASYNC_MODE": "eventlet",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}"}
+    env.pop("REDIS_URL", None)
+    try:
+        second = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a second server on a taken port kept running")
+    assert second.returncode != 0
+    assert f"Port {live.port} on 127.0.0.1 is already in use" in second.stderr
+    assert requests.get(live.url + "/login", timeout=5).status_code == 200  # the first one is untouched
