@@ -7,7 +7,7 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := app
 
 .PHONY: run install install-test vendor chromium migrate demo test test-fast test-postgres \
-        test-realtime test-faults test-multiprocess test-browser audit bench bench-smoke clean
+        test-realtime test-faults test-multiprocess test-browser audit bench bench-smoke clean nginx
 
 run: install vendor migrate ## install, migrate and serve on http://127.0.0.1:5000 (SQLite)
 	$(PY) app.py
@@ -82,8 +82,14 @@ test-security: install-test vendor chromium ## authorization matrix, fuzzing, we
 	$(PYTEST) tests/security
 
 # --- scale-out and benchmark (issue 6) ------------------------------------------------------------
-test-multiprocess: install-test ## 3 server processes on the local PostgreSQL + Redis: exercises, presence, timer, kill -9
+test-multiprocess: install-test nginx ## 3 server processes on the local PostgreSQL + Redis: exercises, presence, timer, kill -9; deploy/nginx.conf in front of 2
 	$(PYTEST) tests/multiprocess
+
+# Debian's nginx, to run deploy/nginx.conf in the multi-process suite. Only the binary is used:
+# the package's own service is stopped, it would hold port 80 for nothing.
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	  /usr/sbin/nginx -s stop 2>/dev/null || true; }
 
 bench-smoke: install-test ## the benchmark in seconds (3 sessions, app + relay): fails only if it errors
 	$(PY) bench/run.py --smoke

@@ -48,6 +48,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         max_http_buffer_size=app.config["MAX_SOCKET_MESSAGE"],
         logger=False, engineio_logger=False, serializer=TextPacket,
     )
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix  # the client's address and scheme, as the proxy saw them
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     register_error_handlers(app)
     register_security_headers(app)
     register_time_filters(app)

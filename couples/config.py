@@ -55,6 +55,10 @@ class Config:
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
         self.LOGIN_RATE_LIMIT = os.environ.get("COUPLES_LOGIN_RATE_LIMIT", "10 per minute")
+        # Reverse proxies in front of the app (1 behind deploy/nginx.conf). Their X-Forwarded-For
+        # and -Proto are believed for exactly that many hops; 0 (the default) believes none, so a
+        # client cannot pick its own address to dodge the login limit.
+        self.TRUSTED_PROXIES = int(os.environ.get("COUPLES_TRUSTED_PROXIES", "0"))
         self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the login session
         self.MAX_CONTENT_LENGTH = 64 * 1024
         self.MAX_SOCKET_MESSAGE = 64 * 1024

@@ -154,3 +154,23 @@ def test_guesses_at_one_account_are_throttled_across_addresses(throttled_app, ma
     statuses = [client.post("/api/v1/tokens", json={"email": "alice@example.com", "password": "wrong guess!"},
                             environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code for i in range(4)]
     assert statuses == [401, 401, 401, 429]
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_the_login_limit_counts_the_address_the_proxy_saw(make_app, make_user, proxies):
+    """Behind nginx (COUPLES_TRUSTED_PROXIES=1) every request comes from the proxy: the limit
+    must count each client's own address, as the proxy appended it to X-Forwarded-For. With no
+    trusted proxy the header is the client's own word, so it is ignored: forging a new address
+    for each guess does not reset the count."""
+    app = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute", TRUSTED_PROXIES=proxies)
+    make_user("alice@example.com")
+    client = app.test_client()
+
+    def guess(email, seen_by_proxy, forged="203.0.113.9"):  # nginx: "$http_x_forwarded_for, $remote_addr"
+        return client.post("/login", data={"email": email, "password": "wrong guess!"},
+                           headers={"X-Forwarded-For": f"{forged}, {seen_by_proxy}"}).status_code
+
+    first = [guess(f"nobody{i}@example.com", "198.51.100.7", forged=f"203.0.113.{i}") for i in range(4)]
+    assert first == [401, 401, 401, 429]  # a forged first hop never resets the count
+    other_client = guess("someone@example.com", "198.51.100.8")
+    assert other_client == (401 if proxies else 429)  # another client behind the proxy is not blocked

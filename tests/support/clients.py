@@ -54,7 +54,7 @@ class Peer:
         t0 = time.monotonic()
         last = None
         while time.monotonic() - t0 < deadline:
-            sio = socketio.Client(reconnection=False)
+            sio = socketio.Client(reconnection=False, **self.client_options)
             sio.on("update", self._on_update)
             try:
                 sio.connect(url, auth={"token": self.token}, transports=self.transports,
@@ -136,6 +136,7 @@ class Peer:
                 self.live_seqs.append(e["seq"])
             self.log.setdefault(e["seq"], e)
 
+    client_options: dict = {}  # more socketio.Client arguments (e.g. ssl_verify)
     view_seq = 0  # the viewer's last seq that `view` reflects
     behind = False  # an update said the log goes further than what arrived: rejoin
 
