@@ -1,5 +1,5 @@
 """couples: a realtime practice room for couples and their therapists."""
-from flask import Flask
+from flask import Flask, abort
 
 from . import accounts, models  # noqa: F401  (models registers the tables)
 from .config import Config, engine_options, normalise_db_url
@@ -48,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         max_http_buffer_size=app.config["MAX_SOCKET_MESSAGE"],
         logger=False, engineio_logger=False, serializer=TextPacket,
     )
+    _route_socket_events(app)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix  # the client's address and scheme, as the proxy saw them
         hops = app.config["TRUSTED_PROXIES"]
@@ -79,3 +80,17 @@ def _init_login(app):
 def _root():
     from pathlib import Path
     return Path(__file__).resolve().parent.parent
+
+
+def _route_socket_events(app: Flask) -> None:
+    """Give the Socket.IO path a route. Flask-SocketIO pushes a request context for every event,
+    built from the handshake's environ (/socket.io/); with no route there, each push raised
+    werkzeug's NotFound and kept it on the request, and its traceback and the context made a
+    reference cycle: about 64 objects per event left for the cyclic collector, whose pauses
+    were the slowest turns at 500 sessions (docs/benchmarks.md). The Engine.IO middleware
+    answers /socket.io/ before Flask, so this view is never reached over HTTP."""
+    def never():
+        abort(404)
+
+    app.add_url_rule("/socket.io/", endpoint="socket_io_events", view_func=never, strict_slashes=False,
+                     methods=["GET", "POST"])
