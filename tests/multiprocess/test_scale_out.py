@@ -9,14 +9,12 @@ import random
 import time
 
 import pytest
-from .mp_support import PRESENCE_TTL, PresencePeer, wait_for
+from .mp_support import BREAK_SECONDS, PRESENCE_TTL, PresencePeer, play, wait_for
 from support.checks import Log, acked_actions_kept, applied_once, gap_free, peer_matches_log, timers_once
 from support.clients import Duo
 from support.people import Api
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
-BREAK_SECONDS = 20 * 60  # the timeout exercise's default break
 
 
 def spread(couple):
@@ -28,36 +26,8 @@ def spread(couple):
     p.theo.connect(s3)
     return p
 
-
-def play(duo, cluster, until, timeout=60, only=None):
-    """Move whoever's turn it is until `until()`. When only a timer can move the session (the
-    timeout's break), every process's clock jumps past the deadline instead of the test sleeping."""
-    t0, shifted = time.monotonic(), set()
-    while not until():
-        assert time.monotonic() - t0 < timeout, f"stuck: {duo.a.view} / last error {duo.last_error}"
-        move = duo.next_move()
-        if move is not None and only is not None and move[0] not in only:
-            move = None
-        if move is None:
-            view = duo.a.view or {}
-            if view.get("step") == "break" and view.get("deadline_at") and view["deadline_at"] not in shifted:
-                shifted.add(view["deadline_at"])
-                cluster.shift_clock(BREAK_SECONDS + 5)
-            time.sleep(0.05)
-            continue
-        peer, kind, step, data = move
-        ack = peer.act(kind, step, data)
-        assert ack is not None, f"{peer.name}: no ack for {kind} {step}"
-        duo.note(kind, data, ack)
-        if ack["ok"]:  # let the actor's own events (and so its view) arrive before the next move
-            wait_for(lambda: peer.contiguous() >= ack["seq"], 10, f"{peer.name} to receive seq {ack['seq']}")
-        else:
-            time.sleep(0.05)  # a stale view lost a race (stale_step / not_your_turn): look again
-
-
 def completed(peer, *keys):
     return peer.view and peer.view["phase"] == "ready" and all(k in peer.view["completed"] for k in keys)
-
 
 def assert_consistent(couple, cluster):
     """Everyone rejoins afresh; the log is gap-free, nothing was applied twice, every acknowledged
@@ -78,7 +48,6 @@ def assert_consistent(couple, cluster):
     assert problems == [], "\n".join(problems[:20])
     return log
 
-
 def test_each_exercise_runs_end_to_end_across_three_processes(cluster, couple):
     p = spread(couple)
     duo = Duo(p.alice, p.bob, ["greeting", "needs", "timeout"], random.Random(6), timeout_in_needs_at=None)
@@ -90,7 +59,6 @@ def test_each_exercise_runs_end_to_end_across_three_processes(cluster, couple):
     # The observer on the third process saw the partners' answers live, not only on rejoin.
     assert p.theo.live_count > 0 and any(e["type"] == "step_submitted" for e in p.theo.log.values())
     assert timers_once(log) == (1, [])
-
 
 def test_presence_is_right_across_processes(cluster, couple):
     p = spread(couple)
@@ -113,7 +81,6 @@ def test_presence_is_right_across_processes(cluster, couple):
     for peer in (p.alice, p.bob):
         wait_for(lambda: peer.presence["therapist"]["observing"] is False, 10, f"{peer.name}: therapist gone")
 
-
 def test_a_timeout_timer_fires_exactly_once_with_three_sweepers(cluster, couple):
     p = spread(couple)
     duo = Duo(p.alice, p.bob, ["timeout"], random.Random(7))
@@ -131,7 +98,6 @@ def test_a_timeout_timer_fires_exactly_once_with_three_sweepers(cluster, couple)
         assert sum(e["type"] == "timer_fired" for e in peer.log.values()) == 1
         assert peer.problems == []
     assert log.session["deadline_at"] is None
-
 
 def test_killing_a_process_loses_no_acknowledged_event(cluster, couple):
     p = spread(couple)
