@@ -1,5 +1,5 @@
 """couples: a realtime practice room for couples and their therapists."""
-from flask import Flask, abort
+from flask import Flask
 
 from . import accounts, models  # noqa: F401  (models registers the tables)
 from .config import Config, engine_options, normalise_db_url
@@ -12,7 +12,7 @@ from .times import register_time_filters
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints and socket handlers."""
-    app = Flask(__name__, instance_relative_config=True,
+    app = CouplesApp(__name__, instance_relative_config=True,
                 static_folder="../static", template_folder="../templates")
     app.session_interface = SocketEventSessions()
     app.config.from_object(Config(app.instance_path))
@@ -48,7 +48,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         max_http_buffer_size=app.config["MAX_SOCKET_MESSAGE"],
         logger=False, engineio_logger=False, serializer=TextPacket,
     )
-    _route_socket_events(app)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix  # the client's address and scheme, as the proxy saw them
         hops = app.config["TRUSTED_PROXIES"]
@@ -82,15 +81,17 @@ def _root():
     return Path(__file__).resolve().parent.parent
 
 
-def _route_socket_events(app: Flask) -> None:
-    """Give the Socket.IO path a route. Flask-SocketIO pushes a request context for every event,
-    built from the handshake's environ (/socket.io/); with no route there, each push raised
-    werkzeug's NotFound and kept it on the request, and its traceback and the context made a
-    reference cycle: about 64 objects per event left for the cyclic collector, whose pauses
-    were the slowest turns at 500 sessions (docs/benchmarks.md). The Engine.IO middleware
-    answers /socket.io/ before Flask, so this view is never reached over HTTP."""
-    def never():
-        abort(404)
+SOCKET_PATH = "/socket.io"  # Flask-SocketIO's default path, which the app keeps
 
-    app.add_url_rule("/socket.io/", endpoint="socket_io_events", view_func=never, strict_slashes=False,
-                     methods=["GET", "POST"])
+
+class CouplesApp(Flask):
+    def create_url_adapter(self, request):
+        """No URL matching for Socket.IO events. Flask-SocketIO pushes a request context for
+        every event, built from the handshake's environ (/socket.io/, which the Engine.IO
+        middleware answers before Flask ever sees it). Matching that path failed on every event
+        (NotFound, or WebsocketMismatch on a WebSocket) and even a match leaves a reference
+        cycle in werkzeug's matcher: 60-90 objects per event for the cyclic collector, whose
+        pauses were the slowest turns at 500 sessions (docs/benchmarks.md)."""
+        if request is not None and request.environ.get("PATH_INFO", "").startswith(SOCKET_PATH):
+            return None
+        return super().create_url_adapter(request)

@@ -32,8 +32,6 @@ HTTP = {
     ("GET", "/static/<path:filename>"): ("200 200 200 200 200 200 200", "", None),
     # Engine.IO's middleware answers the Socket.IO path before Flask; a request that is not an
     # Engine.IO one is refused. (The rule exists so per-event request contexts match a route.)
-    ("GET", "/socket.io/"): ("400 400 400 400 400 400 400", "", None),
-    ("POST", "/socket.io/"): ("400 400 400 400 400 400 400", "", None),
     ("GET", "/login"): ("200 302 302 302 302 302 302", "", None),
     ("POST", "/login"): ("422 422 422 422 422 422 422", "", None),
     ("GET", "/register"): ("200 302 302 302 302 302 302", "", None),
