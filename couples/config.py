@@ -82,10 +82,12 @@ def engine_options(url: str) -> dict:
     statement_ms = int(os.environ.get("COUPLES_DB_STATEMENT_TIMEOUT_MS", "15000"))
     return {
         "pool_pre_ping": os.environ.get("COUPLES_DB_PRE_PING", "0") == "1",
-        # Kept connections, few extra: an overflow connection is closed when handed back, and
-        # under load that churn (a PostgreSQL backend forked per request) cost more than the work.
-        "pool_size": int(os.environ.get("COUPLES_DB_POOL_SIZE", "25")),
-        "max_overflow": int(os.environ.get("COUPLES_DB_MAX_OVERFLOW", "5")), "pool_timeout": 5,
+        # Kept connections and no extra ones: an overflow connection is closed when handed back,
+        # so under bursts they churned (at 500 sessions, 25 kept + 5 extra forked about 7
+        # PostgreSQL backends a second, each preparing its statements again). A burst now waits
+        # its turn for one of the 30, which the database could not serve faster anyway.
+        "pool_size": int(os.environ.get("COUPLES_DB_POOL_SIZE", "30")),
+        "max_overflow": int(os.environ.get("COUPLES_DB_MAX_OVERFLOW", "0")), "pool_timeout": 5,
         # Server-side prepared statements for every turn's two statements (database.Prepared);
         # COUPLES_DB_PREPARE=0 behind a pooler that shares connections per transaction.
         "execution_options": {"couples_prepare": os.environ.get("COUPLES_DB_PREPARE", "1") == "1"},
