@@ -537,7 +537,8 @@ async def run(args):
         # to run, and every latency here with it (the relay's too).
         "host_cpu_percent": host_share(host0, host1),
         "resume": resume,
-        "raw": {"partner_submitted_at_s": stats.when, "partner_s": stats.partner, "observer_s": stats.observer, "ack_s": stats.ack},
+        # The window's start on the host's monotonic clock, to line samples up with server-side logs.
+        "raw": {"window_start_monotonic_s": stats.window[0], "partner_submitted_at_s": stats.when, "partner_s": stats.partner, "observer_s": stats.observer, "ack_s": stats.ack},
     }
     return result
 
