@@ -81,7 +81,9 @@ def _root():
     return Path(__file__).resolve().parent.parent
 
 
-SOCKET_PATH = "/socket.io"  # Flask-SocketIO's default path, which the app keeps
+# Flask-SocketIO's default path, which the app keeps. Engine.IO's middleware takes every request
+# under it, so Flask sees it only in event contexts; "/socket.io" itself is an ordinary 404 page.
+SOCKET_PATH = "/socket.io/"
 
 
 class CouplesApp(Flask):

@@ -158,8 +158,8 @@ def test_apps_built_by_create_app_alone_never_start_a_sweeper(app, world, sweepe
     assert sweeper_starts == []
 
 
-# The handshake's headers decide which of the path's rules must match: a WebSocket's upgrade
-# request is matched only against WebSocket rules (werkzeug's WebsocketMismatch otherwise).
+# A WebSocket's handshake (Upgrade: websocket) is matched only against WebSocket rules, so the
+# two transports failed differently (NotFound, WebsocketMismatch) when events were URL-matched.
 TRANSPORT_HEADERS = {"polling": {}, "websocket": {"Upgrade": "websocket", "Connection": "Upgrade"}}
 
 
@@ -176,6 +176,7 @@ def test_socket_events_leave_no_reference_cycles_behind(app, world, transport):
     for the cyclic collector to find, whose pauses were the slowest turns under load."""
     import gc
     sock = socketio.test_client(app, auth={"token": world.tokens["alice"]}, headers=TRANSPORT_HEADERS[transport])
+    socketio.server.environ[sock.eio_sid]["PATH_INFO"] = "/socket.io/"  # as served (the test client omits the /)
     for _ in range(3):  # warm: lazily built things (statements, caches) are built
         assert sock.emit("heartbeat", {}, callback=True)["ok"]
     gc.collect()
@@ -191,3 +192,12 @@ def test_socket_events_leave_no_reference_cycles_behind(app, world, transport):
         gc.set_debug(0)
         gc.garbage.clear()
     assert [name for name in left if name.startswith(("flask.ctx.", "flask.wrappers.", "werkzeug."))] == []
+
+
+@pytest.mark.parametrize("path", ["/socket.io", "/socket.iox"])
+def test_paths_beside_the_socket_path_are_ordinary_pages(app, path):
+    """Only what is under /socket.io/ goes to Engine.IO, and only there is URL matching skipped;
+    a request that merely begins like it gets the usual not-found page, not a server error."""
+    response = app.test_client().get(path)
+    assert response.status_code == 404
+    assert b"<html" in response.data.lower()

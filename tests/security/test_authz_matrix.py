@@ -30,8 +30,6 @@ THERAPIST_READS = {"session_observed", "transcript_read", "session_events_read",
 HTTP = {
     ("GET", "/"): ("L 302 302 302 302 302 302", "", None),
     ("GET", "/static/<path:filename>"): ("200 200 200 200 200 200 200", "", None),
-    # Engine.IO's middleware answers the Socket.IO path before Flask; a request that is not an
-    # Engine.IO one is refused. (The rule exists so per-event request contexts match a route.)
     ("GET", "/login"): ("200 302 302 302 302 302 302", "", None),
     ("POST", "/login"): ("422 422 422 422 422 422 422", "", None),
     ("GET", "/register"): ("200 302 302 302 302 302 302", "", None),
