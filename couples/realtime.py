@@ -239,10 +239,14 @@ def broadcast(outcome: practice.Outcome) -> None:
 
 
 def broadcast_presence(session_id: int) -> None:
+    """Send who is here to the session's viewers. Called after the caller's commit."""
     session = db.session.get(PracticeSession, session_id)
     if session is None:
         return
     data = {"session_id": session.public_id, "presence": practice.presence(session_id)}
+    # End the read's transaction before sending: with several processes each send is a Redis
+    # publish, and an open transaction would hold its snapshot and table locks across them.
+    db.session.commit()
     for viewer in practice.VIEWERS:
         socketio.emit("presence", data, to=room(session_id, viewer))
 

@@ -99,6 +99,33 @@ def test_an_observing_therapist_is_audited_and_shown_to_the_partners(app, world)
         assert db.session.scalar(select(AuditEntry.action)) == "session_observed"
 
 
+def test_presence_is_sent_with_no_database_transaction_open(app, world, monkeypatch):
+    """A join, a leave and a disconnect read presence and send it to three rooms; with several
+    processes each send is a Redis publish. No transaction (a snapshot, the tables' locks) may be
+    held open across those sends."""
+    pid = start_session(app, world)
+    open_at_send = []
+    emit = socketio.emit
+
+    def recording_emit(event, *args, **kwargs):
+        if event == "presence":
+            open_at_send.append(db.session().in_transaction())
+        return emit(event, *args, **kwargs)
+
+    monkeypatch.setattr(socketio, "emit", recording_emit)
+    alice = socketio.test_client(app, auth={"token": world.tokens["alice"]})
+    bob = socketio.test_client(app, auth={"token": world.tokens["bob"]})
+    theo = socketio.test_client(app, auth={"token": world.tokens["theo"]})
+    for sock in (alice, bob, theo):
+        assert sock.emit("join", {"session_id": pid, "last_seq": 0}, callback=True)["ok"]
+    assert bob.emit("leave", {"session_id": pid}, callback=True)["ok"]
+    theo.disconnect()
+    assert len(open_at_send) == 5 * 3  # three joins, a leave, a disconnect; to three rooms each
+    assert not any(open_at_send)
+    presence = [m["args"][0]["presence"] for m in alice.get_received() if m["name"] == "presence"]
+    assert presence[-1]["b"]["online"] is False and presence[-1]["therapist"]["observing"] is False
+
+
 # --------------------------------------------------------------------------- when the sweeper starts
 
 
