@@ -6,7 +6,7 @@ from .config import Config, engine_options, normalise_db_url
 from .database import configure_engine
 from .errors import register_error_handlers
 from .extensions import SocketEventSessions, TextPacket, csrf, db, limiter, login_manager, migrate, socketio
-from .security import register_security_headers
+from .security import register_security_headers, secure_socket_responses
 from .times import register_time_filters
 
 
@@ -54,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     register_error_handlers(app)
     register_security_headers(app)
+    secure_socket_responses(app, SOCKET_PATH)
     register_time_filters(app)
     return app
 

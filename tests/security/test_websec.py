@@ -1,6 +1,7 @@
 """Web security: the Origin matrix on the socket handshake, CSRF on every form, security headers
 and a strict CSP on every page, session cookie flags, a new session on login, login throttling,
 and idle and absolute session timeouts."""
+import json
 import re
 from datetime import timedelta
 
@@ -187,6 +188,27 @@ def test_security_headers_and_a_strict_csp_on_every_page(world):
                 assert "javascript:" not in html.lower(), path
             checked += 1
     assert checked > 100
+
+
+def test_what_engine_io_answers_carries_the_same_headers_and_is_never_cached(origin_app):
+    """The handshake, long-polling and refusals under /socket.io/ are answered by Engine.IO before
+    Flask; a polling body carries the room's events (people's own words)."""
+    client = origin_app.test_client()
+    handshake = client.get(HANDSHAKE, headers={"Origin": ALLOWED})
+    sid = json.loads(handshake.get_data(as_text=True)[1:])["sid"]
+    sent = client.post(f"{HANDSHAKE}&sid={sid}", data="40", headers={"Origin": ALLOWED})  # Socket.IO CONNECT
+    polled = client.get(f"{HANDSHAKE}&sid={sid}", headers={"Origin": ALLOWED})  # a long-poll (what it
+    # holds depends on timing: the connect's refusal, a PING, or the session already closed)
+    refused = client.get(HANDSHAKE, headers={"Origin": "https://evil.example"})
+    for resp in (handshake, sent, polled, refused):
+        h = resp.headers
+        assert h["Cache-Control"] == "no-store", resp.status
+        assert h["X-Content-Type-Options"] == "nosniff" and h["X-Frame-Options"] == "DENY"
+        assert h["Referrer-Policy"] == "no-referrer"
+        assert h["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert len(h.getlist("Cache-Control")) == 1
+    assert [r.status_code for r in (handshake, sent, refused)] == [200, 200, 400]
+    assert handshake.headers["Access-Control-Allow-Origin"] == ALLOWED  # Engine.IO's own headers stay
 
 
 def test_hsts_in_production(monkeypatch, world):
