@@ -533,8 +533,11 @@ def _remembered() -> _Remembered:
 
 def _remember(row) -> None:
     """Keep the session row as this process last wrote or read it. The last store wins: a stale
-    row (two greenlets storing out of order, a restored database) only costs a turn a retry."""
-    if db.session.get_bind().dialect.name != "postgresql":
+    row (two greenlets storing out of order, a restored database) only costs a turn a retry.
+
+    The engine's dialect, not the Session's bind: a joined turn never needs a Session, and asking
+    one for its bind would build one for the event (and close it at teardown)."""
+    if db.engine.dialect.name != "postgresql":
         return
     rows = _remembered().rows
     rows[row.id] = row
