@@ -91,7 +91,7 @@ nginx:
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
 	  /usr/sbin/nginx -s stop 2>/dev/null || true; }
 
-bench-smoke: install-test ## the benchmark in seconds (3 sessions, app + relay): fails only if it errors
+bench-smoke: install-test ## the benchmark in seconds (3 sessions: SQLite, PostgreSQL on 3 processes, relay): fails only if it errors
 	$(PY) bench/run.py --smoke
 
 bench: install-test ## the full benchmark matrix (~15 min; results in bench/results/, table in docs/benchmarks.md)

@@ -68,7 +68,10 @@ def full_rows():
 
 
 def smoke_rows():
+    """One row per moving part of the matrix: SQLite, PostgreSQL, both async modes, several
+    processes on the Redis queue, and the relay."""
     return [Row("sqlite-eventlet-1p", db="sqlite", mode="eventlet"),
+            Row("pg-gevent-3p", db="postgresql", mode="gevent", procs=3),
             Row("relay-eventlet", target="relay", mode="eventlet")]
 
 
