@@ -5,7 +5,8 @@ when the change it describes does. Each row's `hash` is SHA-256 of the previous 
 the canonical JSON of the row's own fields; editing, deleting or inserting a row breaks the
 chain, and `verify()` names the first row where it breaks. Appends are serialised (a write lock
 taken before the last hash is read) and `prev_hash` is UNIQUE, so two writers can never fork the
-chain; the database refuses UPDATE and DELETE on the table (triggers, see migrations).
+chain. The app never updates or deletes a row (no database trigger refuses it yet). Removing the
+newest rows leaves a valid, shorter chain: only a head recorded elsewhere shows it (`verify(expect=)`).
 """
 from __future__ import annotations
 
@@ -74,29 +75,44 @@ def record(actor, action: str, couple_id: int | None = None, subject: str | None
 
 @dataclass
 class Report:
-    """The result of walking the chain: truthy when intact, else the first broken row and why."""
+    """The result of walking the chain: truthy when intact, else the first broken row and why.
+
+    `head` is "N:hash" of the last verified entry: kept somewhere else, it lets a later check
+    (`expect`) see that the chain still holds that entry, which a hash chain alone cannot show
+    when its newest rows are deleted."""
 
     checked: int
     broken_id: int | None = None
     reason: str | None = None
+    head: str = f"0:{GENESIS}"
 
     def __bool__(self) -> bool:
-        return self.broken_id is None
+        return self.reason is None
 
     def describe(self) -> str:
         if self:
-            return f"audit log intact: {self.checked} entries, chain verified"
-        return f"audit log BROKEN at entry id={self.broken_id}: {self.reason} ({self.checked} entries before it verified)"
+            return f"audit log intact: {self.checked} entries, chain verified; head {self.head}"
+        where = f" at entry id={self.broken_id}" if self.broken_id is not None else ""
+        return f"audit log BROKEN{where}: {self.reason} ({self.checked} entries before it verified)"
 
 
-def verify(batch: int = 1000) -> Report:
-    """Walk the chain from the first entry; report the first row whose link or hash is wrong."""
+def parse_head(text: str) -> tuple[int, str]:
+    """ "N:hash" as printed by `describe`, or ValueError saying what is wrong with it."""
+    count, sep, digest = text.strip().partition(":")
+    if not sep or not count.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError("expected N:HASH as audit-verify prints it (a count, a colon, 64 hex digits)")
+    return int(count), digest
+
+
+def verify(batch: int = 1000, expect: tuple[int, str] | None = None) -> Report:
+    """Walk the chain from the first entry; report the first row whose link or hash is wrong.
+    `expect` (count, hash): a head recorded earlier, which entry number `count` must still have."""
     prev, checked, last_id = GENESIS, 0, 0
     while True:
         rows = db.session.scalars(select(AuditEntry).where(AuditEntry.id > last_id)
                                   .order_by(AuditEntry.id).limit(batch)).all()
         if not rows:
-            return Report(checked)
+            break
         for entry in rows:
             if entry.prev_hash != prev:
                 return Report(checked, entry.id, "prev_hash does not match the previous entry's hash "
@@ -104,7 +120,14 @@ def verify(batch: int = 1000) -> Report:
             if entry.hash != _digest(entry):
                 return Report(checked, entry.id, "hash does not match the entry's content (the row was edited)")
             prev, checked, last_id = entry.hash, checked + 1, entry.id
+            if expect and checked == expect[0] and entry.hash != expect[1]:
+                return Report(checked - 1, entry.id, f"entry {checked} is not the one recorded earlier "
+                                                     f"(the chain was rewritten from there or before)")
         db.session.expunge_all()
+    if expect and checked < expect[0]:
+        return Report(checked, None, f"the chain has {checked} entries, but {expect[0]} were recorded "
+                                     f"earlier: its newest entries were removed")
+    return Report(checked, head=f"{checked}:{prev}")
 
 
 def entries_about(couple_ids: list[int], actions=None) -> list[AuditEntry]:

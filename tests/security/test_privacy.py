@@ -185,6 +185,54 @@ def test_verify_notices_a_removed_row(app):
         assert not report and report.broken_id == 3 and "removed" in report.reason
 
 
+def test_a_head_kept_elsewhere_shows_newest_rows_removed(app):
+    """A hash chain alone stays valid when its newest rows go; the head printed earlier does not."""
+    _seed_entries(app, 5)
+    with app.app_context():
+        head = audit.verify().head
+        assert head.startswith("5:")
+        _seed_entries(app, 2)
+        assert audit.verify(expect=audit.parse_head(head))  # the chain grew past it: fine
+        db.session.execute(delete(AuditEntry).where(AuditEntry.id >= 5))
+        db.session.commit()
+        assert audit.verify()  # what the chain alone says: 4 valid entries
+        report = audit.verify(expect=audit.parse_head(head))
+        assert not report and "5 were recorded earlier" in report.reason and "removed" in report.reason
+
+
+def test_a_rewritten_chain_does_not_hold_the_recorded_head(app):
+    _seed_entries(app, 3)
+    with app.app_context():
+        head = audit.verify().head
+        db.session.execute(delete(AuditEntry))
+        db.session.commit()
+    with app.app_context():  # a whole new, valid chain, longer than the old one
+        for i in range(4):
+            audit.record(None, "test_entry", None, f"forged:{i}", {"i": i})
+        db.session.commit()
+        assert audit.verify()
+        report = audit.verify(expect=audit.parse_head(head))
+        assert not report and "entry 3 is not the one recorded" in report.reason
+
+
+def test_audit_verify_command_prints_the_head_and_checks_one(app):
+    cli_privacy.register(app)
+    _seed_entries(app, 3)
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["audit-verify"])
+    head = ok.output.rsplit("head ", 1)[1].strip()
+    assert ok.exit_code == 0 and head.startswith("3:")
+    assert runner.invoke(args=["audit-verify", "--expect", head]).exit_code == 0
+    with app.app_context():
+        db.session.execute(delete(AuditEntry).where(AuditEntry.id == 3))
+        db.session.commit()
+    gone = runner.invoke(args=["audit-verify", "--expect", head])
+    assert gone.exit_code == 1 and "newest entries were removed" in gone.output
+    for bad in ("3", "x:" + "a" * 64, "3:" + "A" * 64, "3:abc"):
+        refused = runner.invoke(args=["audit-verify", "--expect", bad])
+        assert refused.exit_code == 2 and "N:HASH" in refused.output, bad
+
+
 def test_audit_verify_command(app):
     cli_privacy.register(app)
     _seed_entries(app)
