@@ -243,7 +243,9 @@ class Session:
         """What the room page does every 20 s on each socket (a login re-check and the clock)."""
         if self.target != "app" or not self.args.heartbeat:
             return
-        await asyncio.sleep(random.uniform(0, self.args.heartbeat))
+        # Sleeps end at stop_at: the run waits for these tasks, and a whole interval past the
+        # window made every app row up to 20 s longer.
+        await asyncio.sleep(min(random.uniform(0, self.args.heartbeat), max(0.0, stop_at - time.perf_counter())))
         while time.perf_counter() < stop_at:
             for peer in self.peers.values():
                 try:
@@ -252,7 +254,7 @@ class Session:
                         self.stats.error("heartbeat_refused", str(ack)[:200])
                 except Exception as err:  # noqa: BLE001 - counted, the run goes on
                     self.stats.error("heartbeat_failed", repr(err))
-            await asyncio.sleep(self.args.heartbeat)
+            await asyncio.sleep(min(self.args.heartbeat, max(0.0, stop_at - time.perf_counter())))
 
     async def drive(self, stop_at):
         await asyncio.sleep(random.uniform(0, self.args.pace / 2))
