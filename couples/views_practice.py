@@ -290,7 +290,7 @@ def _sentence(kind, d, names, viewer):
         "pause_reason": lambda: Markup("Private reason for the pause: {}").format(said("reason")),
         "partner_ready": lambda: Markup("{} is ready to continue.").format(name(d.get("partner"))),
         "resumed": lambda: "Both were ready; the session continued.",
-        "session_ready": lambda: "Both answered the check-in question. Ready to begin.",
+        "session_ready": lambda: "Both answered the private question. Ready to begin.",
         "not_today": lambda: d.get("message"),
         "safety_answered": lambda: ("You said it feels safe." if d.get("safe")
                                     else "You said it does not feel safe right now."),
