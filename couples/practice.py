@@ -865,7 +865,13 @@ def identify_socket(sid: str, public_id: str | None = None, client_id: str | Non
     page views do (written at most once a minute)."""
     for_action = public_id is not None
     params = {"sid": sid, "public_id": public_id, "client_id": client_id} if for_action else {"sid": sid}
-    found = _socket_lookup(for_action).execute(db.session.connection(), params).first()
+    lookup = _socket_lookup(for_action)
+    if not for_action and lookup.can_run_alone(db.engine):
+        # A read that stands alone (a heartbeat's whole work): straight through the driver, so
+        # no Session is built for it. An action's lookup feeds the Session's write that follows.
+        found = lookup.run_alone(db.engine, params)
+    else:
+        found = lookup.execute(db.session.connection(), params).first()
     if found is None or found.login_id is None or found.owner_id is None or found.login_user_id != found.user_id:
         return None
     at = utcnow()

@@ -190,10 +190,11 @@ def on_action(me, payload):
     return outcome.ack
 
 
-@_handler("heartbeat", HeartbeatSchema, single_statements=True)
+@_handler("heartbeat", HeartbeatSchema)
 def on_heartbeat(me, payload):
-    # A read: the login is re-checked; leases are renewed by this process's sweeper for all its
-    # sockets at once (engine.io's ping drops a vanished client), so no write per heartbeat.
+    # A read: the login is re-checked (on PostgreSQL by one statement outside any Session, see
+    # practice.identify_socket); leases are renewed by this process's sweeper for all its sockets
+    # at once (engine.io's ping drops a vanished client), so no write per heartbeat.
     return {"ok": True, "server_now": practice.now().isoformat()}
 
 

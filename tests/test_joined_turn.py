@@ -42,6 +42,7 @@ def room(app, monkeypatch):
 
     r = type("Room", (), {})()
     r.world, r.pid, r.socks, r.turn, r.postgresql = world, pid, socks, turn, postgresql
+    r.statements = statements
     for who in ("alice", "bob"):
         assert turn(who, "safety", {"safe": True})[0]["ok"]
     for sock in socks.values():
@@ -116,6 +117,21 @@ def test_access_lost_between_turns_refuses_the_turn_and_writes_nothing(app, room
     assert not ack["ok"]
     assert ack["error"]["code"] == ("forbidden" if lose_access == "seat_taken" else "unauthenticated")
     assert stored(app, room.pid) == before
+
+
+def test_a_heartbeat_is_one_read_outside_any_session_and_still_ends_a_dead_login(app, room):
+    """Every socket sends one every 20 s (75 a second at 500 sessions). Its whole work is the
+    login re-check: on PostgreSQL one prepared read straight through the driver, no Session."""
+    room.statements.clear()
+    ack = room.socks["alice"].emit("heartbeat", {"session_id": room.pid}, callback=True)
+    assert ack["ok"] and ack["server_now"]
+    if room.postgresql:
+        assert room.statements == ["couples_socket"]
+    change(app, update(AuthSession).where(AuthSession.user_id == room.world.alice).values(
+        expires_at=utcnow() - timedelta(seconds=1)))
+    ack = room.socks["alice"].emit("heartbeat", {"session_id": room.pid}, callback=True)
+    assert ack["error"]["code"] == "unauthenticated"
+    assert not room.socks["alice"].is_connected()
 
 
 def test_a_socket_that_left_the_session_cannot_act_in_it(app, room):
