@@ -601,10 +601,15 @@ class _UserId:
 
 
 def due_sessions(limit: int = 50) -> list[int]:
-    """Ids of live sessions whose timer has fallen due."""
-    return list(db.session.scalars(select(PracticeSession.id).where(
-        PracticeSession.deadline_at <= now(), PracticeSession.ended_at.is_(None)).order_by(
-        PracticeSession.deadline_at).limit(limit)))
+    """Ids of live sessions whose timer has fallen due (the sweeper asks twice a second)."""
+    return list(db.session.scalars(_due_query(limit), {"now": now()}))
+
+
+@functools.cache
+def _due_query(limit: int):
+    return select(PracticeSession.id).where(
+        PracticeSession.deadline_at <= bindparam("now"), PracticeSession.ended_at.is_(None)).order_by(
+        PracticeSession.deadline_at).limit(limit)
 
 
 def fire_timer(session_id: int) -> Outcome | None:
@@ -969,22 +974,19 @@ def presence(session_id: int) -> dict:
             "therapist": {"observing": devices["therapist"] > 0, "devices": devices["therapist"]}}
 
 
-def lost_connections(process: str) -> list[tuple[str, str]]:
-    """This process's sockets whose login ended or whose role in their session was lost,
-    as (sid, reason): a logout, leaving the couple, or a revoked consent.
-
-    Set-based: two statements per pass, whatever the number of sockets, returning only the lost
-    sids. The rules are accounts.is_live and access.role_for(live=True), written in SQL."""
-    at = utcnow()
-    idle_cutoff = at - current_app.config["SESSION_IDLE_TIMEOUT"]
-    mine = Connection.process == process
+@functools.cache
+def _lost_queries():
+    """lost_connections' two statements, built once: the sweeper runs them twice a second, and
+    building them each time was most of its own CPU (and the only cyclic garbage it made)."""
+    mine = Connection.process == bindparam("process")
     login_ended = or_(
         AuthSession.id.is_(None), User.id.is_(None), AuthSession.user_id != Connection.user_id,
-        AuthSession.revoked_at.is_not(None), AuthSession.expires_at <= at, User.deleted_at.is_not(None),
-        and_(AuthSession.kind == "cookie", AuthSession.last_seen_at < idle_cutoff))
-    logged_out = set(db.session.scalars(select(Connection.sid).outerjoin(
+        AuthSession.revoked_at.is_not(None), AuthSession.expires_at <= bindparam("at"),
+        User.deleted_at.is_not(None),
+        and_(AuthSession.kind == "cookie", AuthSession.last_seen_at < bindparam("idle_cutoff")))
+    logged_out = select(Connection.sid).outerjoin(
         AuthSession, AuthSession.id == Connection.auth_session_id).outerjoin(
-        User, User.id == AuthSession.user_id).where(mine, login_ended)))
+        User, User.id == AuthSession.user_id).where(mine, login_ended)
     partner_seat = exists().where(CoupleMember.active_user_id == Connection.user_id,
                                   CoupleMember.couple_id == PracticeSession.couple_id,
                                   CoupleMember.seat == Connection.role)
@@ -992,10 +994,23 @@ def lost_connections(process: str) -> list[tuple[str, str]]:
                                    TherapistLink.therapist_id == Connection.user_id, _link_active())
     role_kept = or_(and_(User.role == "therapist", Connection.role == "therapist", observer_link),
                     and_(User.role != "therapist", partner_seat))
-    revoked = db.session.scalars(select(Connection.sid).join(
-        User, User.id == Connection.user_id).outerjoin(
+    revoked = select(Connection.sid).join(User, User.id == Connection.user_id).outerjoin(
         PracticeSession, PracticeSession.id == Connection.session_id).where(
-        mine, Connection.session_id.is_not(None), or_(PracticeSession.id.is_(None), not_(role_kept))))
+        mine, Connection.session_id.is_not(None), or_(PracticeSession.id.is_(None), not_(role_kept)))
+    return logged_out, revoked
+
+
+def lost_connections(process: str) -> list[tuple[str, str]]:
+    """This process's sockets whose login ended or whose role in their session was lost,
+    as (sid, reason): a logout, leaving the couple, or a revoked consent.
+
+    Set-based: two statements per pass, whatever the number of sockets, returning only the lost
+    sids. The rules are accounts.is_live and access.role_for(live=True), written in SQL."""
+    at = utcnow()
+    params = {"process": process, "at": at, "idle_cutoff": at - current_app.config["SESSION_IDLE_TIMEOUT"]}
+    logged_out_query, revoked_query = _lost_queries()
+    logged_out = set(db.session.scalars(logged_out_query, params))
+    revoked = db.session.scalars(revoked_query, params)
     lost = [(sid, "logged_out") for sid in sorted(logged_out)]
     lost += [(sid, "access_revoked") for sid in sorted(set(revoked) - logged_out)]
     db.session.rollback()
