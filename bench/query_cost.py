@@ -32,9 +32,31 @@ from bench.run import PG_ADMIN_URL, RESULTS  # noqa: E402
 
 
 class Counter:
+    """Statements run through SQLAlchemy, and those run straight through the driver
+    (Prepared.run_alone: a joined partner's turn, a heartbeat), which SQLAlchemy never sees."""
+
     def __init__(self, engine):
+        from couples.database import Prepared
         self.n = 0
         event.listen(engine, "before_cursor_execute", self._count)
+        if not getattr(Prepared.run_alone, "counted", False):
+            run_alone = Prepared.run_alone
+
+            def counted(prepared, *args):
+                Counter.alone += 1
+                return run_alone(prepared, *args)
+            counted.counted = True
+            Prepared.run_alone = counted
+        self.alone_at_reset = Counter.alone
+
+    alone = 0  # run_alone calls, all engines
+
+    @property
+    def total(self):
+        return self.n + Counter.alone - self.alone_at_reset
+
+    def reset(self):
+        self.n, self.alone_at_reset = 0, Counter.alone
 
     def _count(self, *args, **kwargs):
         self.n += 1
@@ -47,10 +69,10 @@ def per_turn(app, couple, turns=20):
         counter = Counter(db.engine)
     clients = {r: socketio.test_client(app, auth={"token": couple["tokens"][r]}) for r in ("a", "b", "therapist")}
     sid = couple["session_public_id"]
-    counter.n = 0
+    counter.reset()
     for c in clients.values():
         assert c.emit("join", {"session_id": sid, "last_seq": 0}, callback=True)["ok"]
-    join_cost = counter.n / 3
+    join_cost = counter.total / 3
     from bench.load import next_action
     import datetime as dt
     today = dt.date.today().isoformat()
@@ -73,11 +95,11 @@ def per_turn(app, couple, turns=20):
         options.sort(key=lambda o: o[0] == last)
         role, (kind, step, data) = options[0]
         last = role
-        counter.n = 0
+        counter.reset()
         t0 = time.perf_counter()
         ack = clients[role].emit("action", {"session_id": sid, "id": secrets.token_hex(8), "kind": kind,
                                            "step": step, "data": data}, callback=True)
-        samples.append((kind, counter.n, (time.perf_counter() - t0) * 1000, ack.get("ok")))
+        samples.append((kind, counter.total, (time.perf_counter() - t0) * 1000, ack.get("ok")))
     for c in clients.values():
         c.disconnect()
     return join_cost, samples
@@ -102,7 +124,7 @@ def sweep(app, couples, process="bench-proc"):
         t0 = time.perf_counter()
         lost = practice.lost_connections(process)
         elapsed = time.perf_counter() - t0
-        statements = counter.n
+        statements = counter.total
         db.session.execute(Connection.__table__.delete())
         db.session.commit()
     return len(rows), statements, elapsed * 1000, len(lost)
