@@ -176,6 +176,7 @@ def _room_config(session, role) -> dict:
             "me": current_user.display_name,
             "transcript_url": url_for("views.transcript_page", public_id=session.public_id),
             "home_url": url_for("views.therapist_home" if role == "therapist" else "views.practice_home"),
+            "login_url": url_for("auth.login", next=request.path),
             "steps": _step_catalogue(), "measures": MEASURES,
             "started_at": session.created_at.isoformat(),
             "timeout_call": engine.describe(call.schema) if call else None}

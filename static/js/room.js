@@ -30,7 +30,7 @@ const room = {
   joined: false,
   buffer: [], // live messages that arrive while a join is in flight
   formKey: null,
-  fatal: false,
+  fatal: "", // once set, why this page stopped: it will not reconnect
   chart: null,
 };
 
@@ -131,11 +131,21 @@ const CONNECTION_TEXT = {
   offline: "Offline. We will reconnect when your connection returns.",
 };
 
-function setConnection(kind, text) {
+/** The connection line; `link` ({href, text}) is the one step that helps, when there is one. */
+function setConnection(kind, text, link) {
   const box = $("connection");
   box.className = `conn conn-${kind}`;
   $("connection-text").textContent = text || CONNECTION_TEXT[kind];
+  const a = $("connection-link");
+  a.hidden = !link;
+  a.textContent = link ? link.text : "";
+  if (link) a.href = link.href;
+  else a.removeAttribute("href");
 }
+
+const LOG_IN_AGAIN = { href: config.login_url, text: "Log in again" };
+const RELOAD = { href: location.pathname, text: "Reload the page" };
+const HOME = { href: config.home_url, text: observer ? "Back to your couples" : "Back to practice" };
 
 const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 4000, timeout: 8000 });
 
@@ -144,21 +154,28 @@ socket.on("disconnect", (reason) => {
   room.joined = false;
   room.presence = null; // unknown until we are back: never show a stale "is here"
   renderPresence();
+  // After stop() our own disconnect lands here too: keep its message, we are not coming back.
+  if (room.fatal) return;
   if (reason === "io server disconnect") {
-    stop("The connection was closed by the server. Please reload the page to continue.");
+    stop("The connection was closed by the server. Please reload the page to continue.", RELOAD);
   } else {
     setConnection(navigator.onLine ? "reconnecting" : "offline");
   }
 });
-socket.io.on("reconnect_attempt", () => setConnection(navigator.onLine ? "reconnecting" : "offline"));
+socket.io.on("reconnect_attempt", () => {
+  if (!room.fatal) setConnection(navigator.onLine ? "reconnecting" : "offline");
+});
 socket.on("connect_error", () => {
-  if (!socket.active) stop("We could not connect. Please log in again, then come back to this page.");
+  if (room.fatal) return;
+  if (!socket.active) stop("We could not connect. Please log in again, then come back to this page.", LOG_IN_AGAIN);
   else setConnection(navigator.onLine ? "reconnecting" : "offline");
 });
 socket.on("revoked", (msg) => {
-  stop(msg && msg.reason === "logged_out"
-    ? "You have been logged out. Please log in again to continue."
-    : "You no longer have access to this session.");
+  if (msg && msg.reason === "logged_out") {
+    stop("You have been logged out. Please log in again to continue.", LOG_IN_AGAIN);
+  } else {
+    stop("You no longer have access to this session.", HOME);
+  }
 });
 // One message per change: the events this viewer may see, in order, then its new view if any.
 // Its last_seq is how far our log should now go: short of it, we missed a message.
@@ -180,10 +197,12 @@ window.addEventListener("online", () => {
   }
 });
 
-function stop(message) {
-  room.fatal = true;
+/** The end of this page's connection: it will not reconnect, and says why and what to do. */
+function stop(message, link) {
+  room.fatal = message;
   room.joined = false;
-  setConnection("offline", message);
+  setConnection("offline", message, link);
+  status(room.pending.size ? "Your last answer was not sent." : "");
   socket.disconnect();
 }
 
@@ -197,7 +216,7 @@ function join() {
       return;
     }
     if (!ack.ok) {
-      stop(ack.error.message);
+      stop(ack.error.message, HOME);
       return;
     }
     const snap = ack.snapshot;
@@ -262,6 +281,10 @@ function send(id) {
   const entry = room.pending.get(id);
   if (!entry) return;
   clearTimeout(entry.timer);
+  if (room.fatal) {
+    status(`This page is no longer connected, so your answer was not sent. ${room.fatal}`);
+    return;
+  }
   if (!room.joined) {
     status("Not connected right now. Your answer is kept and will be sent when we reconnect.");
     return;

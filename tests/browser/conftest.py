@@ -29,8 +29,8 @@ def seed_people(app, count: int) -> dict:
     with app.app_context():
         therapist = accounts.register("therapist@test.example", PASSWORD, "Dr Robin Lee", "therapist")
         for i in range(count):
-            a = accounts.register(f"a{i}@test.example", PASSWORD, ["Alex", "Jo", "Kim", "Max"][i % 4], "partner")
-            b = accounts.register(f"b{i}@test.example", PASSWORD, ["Sam", "Ria", "Lou", "Noor"][i % 4], "partner")
+            a = accounts.register(f"a{i}@test.example", PASSWORD, ["Alex", "Jo", "Kim", "Max", "Ana"][i % 5], "partner")
+            b = accounts.register(f"b{i}@test.example", PASSWORD, ["Sam", "Ria", "Lou", "Noor", "Ben"][i % 5], "partner")
             pair_and_link(a, b, therapist)
             db.session.commit()
             out["couples"].append({"a": a.email, "b": b.email, "names": [a.display_name, b.display_name]})
@@ -42,11 +42,12 @@ def seed_people(app, count: int) -> dict:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """The served app on a SQLite file with four seeded couples (`server.people`)."""
+    """The served app on a SQLite file with five seeded couples (`server.people`), one per test
+    that starts a session: a session's state carries over between tests."""
     require_browser(*VENDOR, AXE)  # before a server starts for nothing
     tmp = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{tmp / 'couples.db'}"
-    people = seed_people(migrate(url), 4)
+    people = seed_people(migrate(url), 5)
     with ServerProcess(tmp, url, env={"COUPLES_SWEEP_INTERVAL": "0.3", **EASY_LOGIN}) as server:
         server.people = people
         yield server
