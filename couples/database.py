@@ -87,7 +87,8 @@ class Prepared:
 
     def run_alone(self, engine: Engine, params: dict):
         """Run the statement by itself on a pooled connection of its own, in autocommit mode,
-        straight through the driver; returns its first row (attributes by column name) or None.
+        straight through the driver; returns its first row (attributes by column name) or None
+        (also for a statement that returns no rows).
 
         For a statement that is a whole request's work (a joined partner's turn): around one
         statement, the Session and Core's execution context cost as much client CPU as the driver's
@@ -110,6 +111,8 @@ class Prepared:
                 cursor.execute(prepare)
                 ready.add(self.name)
             cursor.execute(sql, {**constants, **params})
+            if cursor.description is None:  # a write with no RETURNING: no row to give
+                return None
             first = cursor.fetchone()
             if first is None:
                 return None

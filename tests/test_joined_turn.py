@@ -185,13 +185,32 @@ def test_a_refused_move_gets_its_precise_reason(app, room):
     assert ack["error"]["code"] == "exercise_in_progress"
 
 
+def last_seen(app, user_id):
+    with app.app_context():
+        return db.session.scalar(select(AuthSession.last_seen_at).where(AuthSession.user_id == user_id))
+
+
 def test_socket_activity_keeps_an_idle_login_alive(app, room):
+    """A turn renews its login's last-seen stamp (at most once a minute). On PostgreSQL within
+    the turn's one statement: logins made together fall due together, and a write of its own per
+    login cost a Session each (a one-second stall a minute at 500 sessions)."""
     old = utcnow() - timedelta(minutes=5)
     change(app, update(AuthSession).where(AuthSession.user_id == room.world.alice).values(last_seen_at=old))
-    assert room.turn("alice", "start_exercise", {"exercise": "greeting"})[0]["ok"]
-    with app.app_context():
-        seen = db.session.scalar(select(AuthSession.last_seen_at).where(AuthSession.user_id == room.world.alice))
-    assert seen > old + timedelta(minutes=4)
+    ack, statements = room.turn("alice", "start_exercise", {"exercise": "greeting"})
+    assert ack["ok"], ack
+    assert last_seen(app, room.world.alice) > old + timedelta(minutes=4)
+    if room.postgresql:
+        assert statements == 1
+
+
+def test_a_heartbeat_renews_an_idle_login_still_outside_any_session(app, room):
+    old = utcnow() - timedelta(minutes=5)
+    change(app, update(AuthSession).where(AuthSession.user_id == room.world.bob).values(last_seen_at=old))
+    room.statements.clear()
+    assert room.socks["bob"].emit("heartbeat", {"session_id": room.pid}, callback=True)["ok"]
+    if room.postgresql:
+        assert room.statements == ["couples_socket", "couples_touch_login"]
+    assert last_seen(app, room.world.bob) > old + timedelta(minutes=4)
 
 
 def test_an_idle_cookie_login_cannot_act(app, room):
@@ -207,22 +226,35 @@ def test_an_idle_cookie_login_cannot_act(app, room):
     assert stored(app, room.pid) == before
 
 
-def test_a_failing_login_renewal_never_loses_a_committed_turn(app, room, monkeypatch):
-    """PostgreSQL renews the login after the one-statement write: the turn is committed, so it is
-    acknowledged and delivered. SQLite renews it in the lookup before the write: the turn is
-    answered `unavailable` and nothing is written (the client resends). Never a committed turn
-    that nobody hears of."""
+def test_a_failing_login_renewal_writes_nothing_and_the_resend_lands_once(app, room):
+    """The renewal is part of the turn's write (PostgreSQL: the same statement; SQLite: the
+    lookup before it), so when it fails nothing is written and the turn is refused: never a
+    committed turn that nobody hears of. On PostgreSQL the renewal fails as a lock timeout on the
+    login's row would (`unavailable`: the client resends by itself); SQLite's trigger can only
+    abort (`server_error`). The resend, same id, lands once."""
     from sqlalchemy import text
     old = utcnow() - timedelta(minutes=5)
     change(app, update(AuthSession).where(AuthSession.user_id == room.world.alice).values(last_seen_at=old))
-    monkeypatch.setattr(practice, "_TOUCH_LOGIN", text(
-        "UPDATE couples_no_such_table SET stamp = :stamp WHERE id = :login_id"))
-    before = stored(app, room.pid)
-    ack, _ = room.turn("alice", "start_exercise", {"exercise": "greeting"})
+    refuse = ({"create": """CREATE FUNCTION couples_test_refuse() RETURNS trigger LANGUAGE plpgsql
+                              AS $$ BEGIN RAISE EXCEPTION 'renewal refused' USING ERRCODE = 'lock_not_available'; END $$;
+                            CREATE TRIGGER couples_test_refuse BEFORE UPDATE ON auth_sessions
+                              FOR EACH ROW EXECUTE FUNCTION couples_test_refuse()""",
+               "drop": "DROP TRIGGER couples_test_refuse ON auth_sessions; DROP FUNCTION couples_test_refuse()"}
+              if room.postgresql else
+              {"create": """CREATE TRIGGER couples_test_refuse BEFORE UPDATE ON auth_sessions
+                            BEGIN SELECT RAISE(ABORT, 'renewal refused'); END""",
+               "drop": "DROP TRIGGER couples_test_refuse"})
+    change(app, text(refuse["create"]))
+    try:
+        before = stored(app, room.pid)
+        ack, _ = room.turn("alice", "start_exercise", {"exercise": "greeting"}, client_id="renew-0001")
+        assert ack["error"]["code"] == ("unavailable" if room.postgresql else "server_error"), ack
+        assert stored(app, room.pid) == before
+        assert not [m for m in room.socks["bob"].get_received() if m["name"] == "update"]
+    finally:
+        change(app, text(refuse["drop"]))
+    ack, _ = room.turn("alice", "start_exercise", {"exercise": "greeting"}, client_id="renew-0001")
+    assert ack["ok"], ack
+    assert stored(app, room.pid)[0] == before[0] + 1
     updates = [m["args"][0] for m in room.socks["bob"].get_received() if m["name"] == "update"]
-    if room.postgresql:
-        assert ack["ok"], ack
-        assert updates and updates[-1]["view"]["exercise"] == "greeting"
-    else:
-        assert ack["error"]["code"] == "unavailable", ack
-        assert stored(app, room.pid) == before and not updates
+    assert updates and updates[-1]["view"]["exercise"] == "greeting"
