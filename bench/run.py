@@ -13,6 +13,7 @@ when a row could not run (or, with --smoke, reported errors), never because of l
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -255,10 +256,16 @@ def run_row(row: Row, args, log_dir: Path) -> dict:
             if row.name in args.profile:
                 cmd += ["--profile-out", str(RESULTS / f"profile-{row.name}.json")]
             budget = args.warmup + args.duration + 300
-            done = subprocess.run(cmd, cwd=ROOT, timeout=budget)
+            from bench.flush_watch import FlushWatch
+            watch = FlushWatch(PG_ADMIN_URL, url.rsplit("/", 1)[1]) if row.db == "postgresql" and url else None
+            with watch or contextlib.nullcontext():
+                done = subprocess.run(cmd, cwd=ROOT, timeout=budget)
             if done.returncode != 0 or not out.exists():
                 raise RuntimeError(f"load generator exited with {done.returncode}")
             result = json.loads(out.read_text())
+            if watch:  # the turns submitted in the window, and the second after it they may wait into
+                start = result["raw"]["window_start_monotonic_s"]
+                result["commit_flush"] = watch.summary(start, start + args.duration + 1)
             crashed = [p.pid for p in procs if p.poll() is not None]
             if crashed:
                 result.setdefault("errors", {})["server_exited"] = len(crashed)
@@ -279,15 +286,25 @@ def fmt(x, nd=1):
     return "-" if x is None else f"{x:.{nd}f}"
 
 
+def flush(r: dict) -> str:
+    f = r.get("commit_flush")
+    if not f:
+        return "-"
+    if f.get("failure") and not f.get("samples"):
+        return "not sampled"
+    return f"{fmt(f['longest_ms'], 0)} ({f['stalls']})"
+
+
 def table(results: list[dict]) -> str:
     by = {r["row"]: r for r in results if "row" in r}
     lines = ["| row | conns | turns/s (acked / offered) | partner p50 / p95 / p99 / max ms | "
              "observer p50 / p95 / p99 / max ms | errors | RSS KB/conn | server CPU % | PostgreSQL CPU % | "
+             "slowest commit flush ms (stalls) | "
              "server waiting for a CPU % | host steal % | host loop ms | app/relay p50, p99 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if "row" not in r:
-            lines.append(f"| {r.get('name')} | FAILED: {r.get('failure', '')[:80]} |||||||||||")
+            lines.append(f"| {r.get('name')} | FAILED: {r.get('failure', '')[:80]} ||||||||||||")
             continue
         p, o = r["partner"], r["observer"]
         ratio = "-"
@@ -300,7 +317,7 @@ def table(results: list[dict]) -> str:
             f"{fmt(p['p50'])} / {fmt(p['p95'])} / {fmt(p['p99'])} / {fmt(p['max'])} | "
             f"{fmt(o['p50'])} / {fmt(o['p95'])} / {fmt(o['p99'])} / {fmt(o['max'])} | "
             f"{r['error_count']} | {fmt(r['server_rss_kb_per_connection'], 0)} | {fmt(r['server_cpu_percent'], 0)} | "
-            f"{fmt(r.get('postgres_cpu_percent'), 0) if r.get('db') == 'postgresql' else '-'} | "
+            f"{fmt(r.get('postgres_cpu_percent'), 0) if r.get('db') == 'postgresql' else '-'} | {flush(r)} | "
             f"{fmt(r.get('server_run_queue_wait_percent'), 0)} | {fmt((r.get('host_cpu_percent') or {}).get('steal'), 1)} | {fmt(r.get('host_speed_ms'))} | {ratio} |")
     extra = []
     for r in results:
@@ -359,6 +376,8 @@ def main(argv=None):
             # The full run reports errors, never fails on them. The smoke run fails on an error,
             # and on a run that measured no turn at all (a harness that silently does nothing).
             failed |= args.smoke and (r["error_count"] > 0 or not (r.get("partner") or {}).get("n"))
+            # ... and on a PostgreSQL row whose commit flushes went unwatched.
+            failed |= args.smoke and r.get("db") == "postgresql" and not (r.get("commit_flush") or {}).get("samples")
             results.append(r)
         except Exception as err:  # noqa: BLE001 - report the row and go on to the next
             print(f"!! {row.name} failed: {err!r} (server logs in {log_dir})", flush=True)
