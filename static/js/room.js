@@ -203,6 +203,13 @@ function stop(message, link) {
   room.joined = false;
   setConnection("offline", message, link);
   status(room.pending.size ? "Your last answer was not sent." : "");
+  // Nothing here can be sent any more: the controls say so by being off, rather than by failing
+  // when pressed. The message above says what to do next.
+  document.querySelectorAll("#safety-bar :is(button, textarea), #action-area :is(button, input, textarea, select)")
+    .forEach((control) => { control.disabled = true; });
+  if ($("end-confirm")) $("end-confirm").hidden = true;
+  $("turn").textContent = ""; // not "Your turn." on a page that can no longer take it
+  $("room").classList.add("room-stopped");
   socket.disconnect();
 }
 

@@ -1,5 +1,5 @@
-"""Logging out in another tab ends the open room at once: it says so, stops promising to send
-answers, and its link leads through the login page back into the same room."""
+"""Logging out in another tab ends the open room at once: it says so, switches its controls off,
+and its link leads through the login page back into the same room."""
 from playwright.sync_api import expect
 
 from browser_kit import answer, at_step, check_page, connected, enter_room
@@ -21,9 +21,13 @@ def test_a_logout_in_another_tab_ends_the_open_room_and_leads_back_in(people, se
     expect(status).to_have_text("You have been logged out. Please log in again to continue.")
     check_page(room, "room-logged-out")
 
-    # An answer now is not "kept and sent when we are back": it cannot be, and the page says so.
-    answer(room, safe=True)
-    expect(room.locator("#form-status")).to_contain_text("your answer was not sent")
+    # Nothing can be sent from here any more: the step's form and the Pause and End buttons are
+    # still shown but switched off, rather than promising to send an answer later.
+    for name in ("Pause", "End session"):
+        expect(room.get_by_role("button", name=name)).to_be_disabled()
+    expect(room.locator("#action-area button")).not_to_have_count(0)
+    expect(room.locator("#action-area :is(button, input, textarea, select):enabled")).to_have_count(0)
+    expect(room.locator("#turn")).to_be_empty()  # no "Your turn." on a page that cannot take it
 
     link = room.get_by_role("link", name="Log in again")
     link.click()
