@@ -47,6 +47,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         cors_allowed_origins=app.config["ALLOWED_ORIGINS"],
         max_http_buffer_size=app.config["MAX_SOCKET_MESSAGE"],
         logger=False, engineio_logger=False, serializer=TextPacket,
+        # A client's events are handled one after another, on the greenlet (or thread) that read
+        # them: in the order sent, and a flood queues on its own socket instead of spawning a
+        # greenlet per message. Spawning one per event was 4-5 % of the server's CPU at 500
+        # sessions (docs/benchmarks.md, eleventh pass). Nothing here uses call(), which needs them.
+        async_handlers=False,
     )
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix  # the client's address and scheme, as the proxy saw them
