@@ -7,7 +7,7 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := app
 
 .PHONY: run install install-test vendor chromium migrate demo test test-fast test-postgres \
-        test-realtime test-faults test-multiprocess test-browser audit bench bench-smoke clean nginx
+        test-realtime test-faults test-multiprocess test-browser audit bench bench-smoke bench-pairs clean nginx
 
 run: install vendor migrate ## install, migrate and serve on http://127.0.0.1:5000 (SQLite)
 	$(PY) app.py
@@ -96,6 +96,9 @@ bench-smoke: install-test ## the benchmark in seconds (3 sessions: SQLite, Postg
 
 bench: install-test ## the full benchmark matrix (~15 min; results in bench/results/, table in docs/benchmarks.md)
 	$(PY) bench/run.py
+
+bench-pairs: install-test ## the p99 target's check: the relay and the app at 500 sessions, 8 pairs back to back (~22 min)
+	$(PY) bench/run.py --pairs 8
 
 # --- reliability: crash, network faults, database faults, live equals reloaded (issue 5) ---------
 test-faults: install-test ## kill -9 x22, cut connections, PostgreSQL restart/black hole, live = reloaded
