@@ -6,12 +6,13 @@ Run: make test-multiprocess   (needs the local PostgreSQL and Redis; REQUIRE_SER
 instead of skipping when they are missing)
 """
 import random
+import threading
 import time
 
 import pytest
 from .mp_support import BREAK_SECONDS, PRESENCE_TTL, PresencePeer, play, wait_for
 from support.checks import Log, acked_actions_kept, applied_once, gap_free, peer_matches_log, timers_once
-from support.clients import Duo
+from support.clients import Duo, new_id
 from support.people import Api
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -59,6 +60,38 @@ def test_each_exercise_runs_end_to_end_across_three_processes(cluster, couple):
     # The observer on the third process saw the partners' answers live, not only on rejoin.
     assert p.theo.live_count > 0 and any(e["type"] == "step_submitted" for e in p.theo.log.values())
     assert timers_once(log) == (1, [])
+
+def burst(peer, actions, timeout=10.0):
+    """Emit every action at once, without waiting for an ack in between, as the room page does
+    when it rejoins holding answers (room.js resendPending); then the acks, in the order sent."""
+    acks = [None] * len(actions)
+    done = [threading.Event() for _ in actions]
+    for i, (kind, data) in enumerate(actions):
+        def on_ack(ack=None, i=i):
+            acks[i] = ack
+            done[i].set()
+        peer.sio.emit("action", {"session_id": peer.session_id, "id": new_id(peer.role), "kind": kind,
+                                 "data": data}, callback=on_ack)
+    for d in done:
+        assert d.wait(timeout), "an action was never acknowledged"
+    return acks
+
+
+def test_a_burst_from_one_client_is_applied_in_the_order_sent(cluster, couple):
+    """Pause, then "I'm ready", sent back to back: the second is only valid after the first.
+    The server must apply one client's actions one after another, in the order they came, and
+    never start the second while the first waits on the database (it was refused "Nothing is
+    paused" when each event had a greenlet of its own)."""
+    p = spread(couple)
+    rounds = 6
+    for i in range(rounds):
+        acks = burst(p.alice, [("pause", {"reason": f"a breath {i}"}), ("ready", {})])
+        assert [a and a.get("ok") for a in acks] == [True, True], acks
+        assert p.bob.act("ready").get("ok"), p.bob.acks
+    types = [r["type"] for r in Log(cluster.db_url, couple.session).rows
+             if r["type"] in ("paused", "partner_ready", "resumed")]
+    assert types == ["paused", "partner_ready", "partner_ready", "resumed"] * rounds
+
 
 def test_presence_is_right_across_processes(cluster, couple):
     p = spread(couple)
