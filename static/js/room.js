@@ -380,8 +380,9 @@ const SENTENCES = {
   paused: (d) => sentence`${nameOf(d.by)} paused the session.`,
   pause_reason: (d) => sentence`Private reason for the pause: ${bdi(d.reason)}`,
   partner_ready: (d) => sentence`${nameOf(d.partner)} is ready to continue.`,
-  resumed: () => "You were both ready; the session continues.",
-  session_ready: () => "You both answered the private question. Ready to begin.",
+  // The observer is not one of the "you both": speak of the partners.
+  resumed: () => (observer ? "Both partners were ready; the session continues." : "You were both ready; the session continues."),
+  session_ready: () => (observer ? "Both partners answered the private question. Ready to begin." : "You both answered the private question. Ready to begin."),
   not_today: (d) => d.message,
   safety_waiting: (d) => d.message,
   safety_answered: (d) => (d.safe ? "You said it feels safe." : "You said it does not feel safe right now."),

@@ -34,6 +34,9 @@ def test_greeting_ritual_with_a_reload_and_an_observer(people):
     answer(b, safe=True)
     for page in (a, b, t):
         at_step(page, "Choose an exercise")
+    timeline(a).to_contain_text("You both answered the private question.")
+    timeline(t).to_contain_text("Both partners answered the private question.")  # the therapist is not "you both"
+    timeline(t).not_to_contain_text("You both")
     check_page(a, "room-choose-exercise")
     a.get_by_label("A morning greeting").check()
     a.get_by_role("button", name="Start: Greeting ritual").click()
