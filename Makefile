@@ -64,7 +64,7 @@ test-fast: install-test ## engine, models, API and services in-process, on SQLit
 test-postgres: install-test ## the model, API and service tests again on the local PostgreSQL
 	TEST_DATABASE=postgresql $(PYTEST) $(FAST_SET) -k "not engine"
 
-test-realtime: install-test ## real python-socketio clients against `python app.py` under eventlet
+test-realtime: install-test vendor ## real python-socketio clients (and the official JS client, by Node) against `python app.py` under eventlet
 	$(PYTEST) tests/realtime
 
 audit: install-test ## known vulnerabilities in what we install

@@ -1,13 +1,62 @@
-"""Who may see and do what. Every HTTP view, API endpoint and socket event asks here.
+"""Who may see and do what. Every HTTP view, API endpoint, socket event and broadcast asks here.
 
 A partner sees only their couple; a therapist only couples whose BOTH partners consented and
 have not revoked. Leaving a couple keeps read access to its past (the couple's history stays
-readable by each former partner) but no live actions.
+readable by each former partner) but no live actions. A login is live until it is revoked, it
+expires, its account is deleted, or (a browser login) it has been idle too long.
+
+Each rule is written once, as a SQLAlchemy expression; the Python checks, the socket lookup,
+the broadcast's audience, the sweeper and the joined turn's statement are all built from these.
 """
-from sqlalchemy import select
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, exists, literal, or_, select
 
 from .extensions import db
-from .models import Couple, CoupleMember, TherapistLink, User
+from .models import AuthSession, Couple, CoupleMember, TherapistLink, User
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+def link_is_active():
+    """The TherapistLink row being selected is consented by both partners and not revoked."""
+    return and_(TherapistLink.revoked_at.is_(None), TherapistLink.consent_a_at.is_not(None),
+                TherapistLink.consent_b_at.is_not(None))
+
+
+def has_live_link(therapist_id, couple_id):
+    """EXISTS: the therapist has an active link to the couple."""
+    return exists().where(TherapistLink.couple_id == couple_id, TherapistLink.therapist_id == therapist_id,
+                          link_is_active())
+
+
+def active_seat(user_id, couple_id):
+    """The user's seat ('a' | 'b') in the couple while it is active, else NULL."""
+    return select(CoupleMember.seat).where(
+        CoupleMember.active_user_id == user_id, CoupleMember.couple_id == couple_id).limit(1).scalar_subquery()
+
+
+def live_role(user_id, user_role, couple_id):
+    """The user's role in a live room of the couple: their active seat, 'therapist' for an
+    active link, else NULL. `user_role` is the user's User.role (a column or a value)."""
+    return case((user_role == "therapist", case((has_live_link(user_id, couple_id), literal("therapist")))),
+                else_=active_seat(user_id, couple_id))
+
+
+def login_is_live(at, idle_after):
+    """The AuthSession and User rows being selected make a live login at `at`: not revoked, not
+    expired, the account not deleted, and (a browser login) used since `idle_after`."""
+    return and_(AuthSession.revoked_at.is_(None), AuthSession.expires_at > at, User.deleted_at.is_(None),
+                or_(AuthSession.kind != "cookie", AuthSession.last_seen_at >= idle_after))
+
+
+def idle_after(at: datetime, idle_timeout: timedelta) -> datetime:
+    """The oldest last-seen stamp a browser login may have at `at` and still be live."""
+    return at - idle_timeout
+
+
+# --------------------------------------------------------------------------- the checks
 
 
 def active_membership(user: User) -> CoupleMember | None:
@@ -25,26 +74,20 @@ def active_link(therapist: User, couple_id: int) -> TherapistLink | None:
     """The therapist's consented, unrevoked link to this couple, if any."""
     if not therapist.is_therapist:
         return None
-    link = db.session.scalar(select(TherapistLink).where(
-        TherapistLink.couple_id == couple_id, TherapistLink.therapist_id == therapist.id,
-        TherapistLink.revoked_at.is_(None)))
-    return link if link is not None and link.active else None
+    return db.session.scalar(select(TherapistLink).where(
+        TherapistLink.couple_id == couple_id, TherapistLink.therapist_id == therapist.id, link_is_active()))
 
 
 def role_for(user: User, couple: Couple, *, live: bool) -> str | None:
     """'a' | 'b' | 'therapist' | None. `live` asks for acting in (or observing) a live room:
     then a partner must still be in the active couple; otherwise (reading history) having been
     a partner is enough. A therapist needs an active link either way."""
-    if user.is_therapist:
-        return "therapist" if active_link(user, couple.id) is not None else None
-    if live:
-        member = active_membership(user)
-        return member.seat if member is not None and member.couple_id == couple.id else None
+    if live or user.is_therapist:
+        return db.session.scalar(select(live_role(user.id, user.role, couple.id)))
     return seat_in(user, couple.id)
 
 
 def linked_couple_ids(therapist: User) -> list[int]:
     """Couples whose both partners consented to this therapist, now."""
-    links = db.session.scalars(select(TherapistLink).where(
-        TherapistLink.therapist_id == therapist.id, TherapistLink.revoked_at.is_(None))).all()
-    return [link.couple_id for link in links if link.active]
+    return list(db.session.scalars(select(TherapistLink.couple_id).where(
+        TherapistLink.therapist_id == therapist.id, link_is_active()).order_by(TherapistLink.couple_id)))

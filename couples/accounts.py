@@ -117,10 +117,13 @@ def load_user(secret: str | None, kind: str) -> User | None:
 
 
 def end_login(secret: str | None, kind: str = "cookie") -> None:
-    """Revoke a login or token; its sockets are disconnected by the sweeper within a second."""
+    """Revoke a login or token; its sockets, on every process, are disconnected before this returns."""
     if not secret:
         return
     row = db.session.scalar(select(AuthSession).where(AuthSession.secret_hash == _digest(secret)))
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
+        user_id = row.user_id
         db.session.commit()
+        from . import practice  # practice reads logins through this module
+        practice.cut_lost_sockets([user_id])

@@ -85,10 +85,10 @@ class Prepared:
     def can_run_alone(self, engine: Engine) -> bool:
         return engine.dialect.name == "postgresql" and engine.get_execution_options().get("couples_prepare", True)
 
-    def run_alone(self, engine: Engine, params: dict):
+    def run_alone(self, engine: Engine, params: dict, all_rows: bool = False):
         """Run the statement by itself on a pooled connection of its own, in autocommit mode,
         straight through the driver; returns its first row (attributes by column name) or None
-        (also for a statement that returns no rows).
+        (also for a statement that returns no rows); with `all_rows`, a list of every row.
 
         For a statement that is a whole request's work (a joined partner's turn): around one
         statement, the Session and Core's execution context cost as much client CPU as the driver's
@@ -112,7 +112,10 @@ class Prepared:
                 ready.add(self.name)
             cursor.execute(sql, {**constants, **params})
             if cursor.description is None:  # a write with no RETURNING: no row to give
-                return None
+                return [] if all_rows else None
+            if all_rows:
+                row_type = self._row_type(tuple(d[0] for d in cursor.description))
+                return [row_type(*r) for r in cursor.fetchall()]
             first = cursor.fetchone()
             if first is None:
                 return None

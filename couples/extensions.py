@@ -7,7 +7,7 @@ from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from socketio.packet import Packet
+from socketio.packet import BINARY_EVENT, EVENT, Packet
 from sqlalchemy.orm import DeclarativeBase
 
 from .jsontext import PacketJSON
@@ -25,13 +25,36 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 socketio = SocketIO()
 
 
+# Event names a client may never send: the library dispatches an EVENT packet named "connect"
+# or "disconnect" straight to the lifecycle handlers (a client could delete its own connection
+# row), and Flask-SocketIO gives "message", "json" and "*" their own meaning. The rest are the
+# client libraries' own lifecycle names, refused so that no future handler can be reached by them.
+RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "disconnecting", "message",
+                             "json", "*", "error", "newListener", "removeListener", "ping", "pong",
+                             "reconnect", "reconnect_attempt", "reconnect_error", "reconnect_failed"})
+# What a refused name is renamed to on arrival: no handler has it, so the catch-all answers it.
+REFUSED_EVENT = "refused event"
+
+
 class TextPacket(Packet):
     """Everything we send is JSON text: skip the walk through every outgoing payload looking for
-    bytes (a tenth of the server's time per turn went there). Received packets, binary or not,
-    are decoded as before. Packets are written with orjson (jsontext)."""
+    bytes (a tenth of the server's time per turn went there). Packets are written with orjson
+    (jsontext). A received event whose name is reserved, or not a name at all, is renamed
+    REFUSED_EVENT before any handler is looked up (the serializer is the library's documented
+    hook into decoding)."""
 
     uses_binary_events = False
     json = PacketJSON
+
+    def decode(self, encoded_packet):
+        attachments = super().decode(encoded_packet)
+        if self.packet_type in (EVENT, BINARY_EVENT):
+            data = self.data
+            if not isinstance(data, list) or not data:
+                self.data = [REFUSED_EVENT]
+            elif not isinstance(data[0], str) or data[0] in RESERVED_EVENTS or data[0] == REFUSED_EVENT:
+                self.data = [REFUSED_EVENT, *data[1:]]
+        return attachments
 
 
 class SocketEventSessions(SecureCookieSessionInterface):

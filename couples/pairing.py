@@ -181,10 +181,13 @@ def leave(user: User) -> Couple:
             seat.left_at, seat.active_user_id = now, None
     _revoke_open_invitations(couple.id, now)
     # A therapist's access was given to the couple, so it ends with the couple.
+    affected = [m.user_id for m in couple.members]
     for link in _live_links(couple.id):
         link.revoked_at, link.revoked_by_id, link.live_key = now, user.id, None
+        affected.append(link.therapist_id)
     audit.record(user, "couple_ended", couple.id)
     db.session.commit()
+    practice.cut_lost_sockets(affected)
     return couple
 
 
@@ -256,6 +259,8 @@ def revoke(user: User, link_id: int) -> TherapistLink:
     link.revoked_at, link.revoked_by_id, link.live_key = utcnow(), user.id, None
     audit.record(user, "therapist_revoked", link.couple_id, f"user:{link.therapist_id}")
     db.session.commit()
+    from . import practice
+    practice.cut_lost_sockets([link.therapist_id])  # their open room closes before this returns
     return link
 
 

@@ -980,44 +980,91 @@ def presence(session_id: int) -> dict:
             "therapist": {"observing": devices["therapist"] > 0, "devices": devices["therapist"]}}
 
 
+def _idle_after(at: datetime) -> datetime:
+    return access.idle_after(at, current_app.config["SESSION_IDLE_TIMEOUT"])
+
+
+def _socket_login():
+    """Join a Connection to its login and the login's user (outer: a missing login is lost)."""
+    return (Connection.__table__.outerjoin(AuthSession, and_(AuthSession.id == Connection.auth_session_id,
+                                                             AuthSession.user_id == Connection.user_id))
+            .outerjoin(User, User.id == AuthSession.user_id))
+
+
 @functools.cache
-def _lost_queries():
-    """lost_connections' two statements, built once: the sweeper runs them twice a second, and
-    building them each time was most of its own CPU (and the only cyclic garbage it made)."""
-    mine = Connection.process == bindparam("process")
-    login_ended = or_(
-        AuthSession.id.is_(None), User.id.is_(None), AuthSession.user_id != Connection.user_id,
-        AuthSession.revoked_at.is_not(None), AuthSession.expires_at <= bindparam("at"),
-        User.deleted_at.is_not(None),
-        and_(AuthSession.kind == "cookie", AuthSession.last_seen_at < bindparam("idle_cutoff")))
-    logged_out = select(Connection.sid).outerjoin(
-        AuthSession, AuthSession.id == Connection.auth_session_id).outerjoin(
-        User, User.id == AuthSession.user_id).where(mine, login_ended)
-    partner_seat = exists().where(CoupleMember.active_user_id == Connection.user_id,
-                                  CoupleMember.couple_id == PracticeSession.couple_id,
-                                  CoupleMember.seat == Connection.role)
-    observer_link = exists().where(TherapistLink.couple_id == PracticeSession.couple_id,
-                                   TherapistLink.therapist_id == Connection.user_id, _link_active())
-    role_kept = or_(and_(User.role == "therapist", Connection.role == "therapist", observer_link),
-                    and_(User.role != "therapist", partner_seat))
-    revoked = select(Connection.sid).join(User, User.id == Connection.user_id).outerjoin(
-        PracticeSession, PracticeSession.id == Connection.session_id).where(
-        mine, Connection.session_id.is_not(None), or_(PracticeSession.id.is_(None), not_(role_kept)))
+def _lost_queries(scope: str):
+    """lost_connections' two statements, built once per scope ('process': this process's sockets,
+    for the sweeper; 'users': every process's sockets of some users, for a revocation)."""
+    at, idle = bindparam("at", type_=AuthSession.expires_at.type), bindparam("idle_after", type_=AuthSession.last_seen_at.type)
+    mine = (Connection.process == bindparam("process") if scope == "process"
+            else Connection.user_id.in_(bindparam("user_ids", expanding=True)))
+    login_ended = or_(AuthSession.id.is_(None), User.id.is_(None), not_(access.login_is_live(at, idle)))
+    logged_out = select(Connection.sid).select_from(_socket_login()).where(mine, login_ended)
+    role_lost = Connection.role.is_distinct_from(access.live_role(Connection.user_id, User.role,
+                                                                  PracticeSession.couple_id))
+    revoked = select(Connection.sid).select_from(_socket_login().outerjoin(
+        PracticeSession, PracticeSession.id == Connection.session_id)).where(
+        mine, Connection.session_id.is_not(None), or_(PracticeSession.id.is_(None), role_lost))
     return logged_out, revoked
 
 
-def lost_connections(process: str) -> list[tuple[str, str]]:
-    """This process's sockets whose login ended or whose role in their session was lost,
-    as (sid, reason): a logout, leaving the couple, or a revoked consent.
+def lost_connections(process: str | None = None, user_ids=None) -> list[tuple[str, str]]:
+    """Sockets whose login ended or whose role in their session was lost, as (sid, reason): a
+    logout, an expiry, leaving the couple, a revoked consent. Either this process's (the
+    sweeper) or, with `user_ids`, those users' sockets on every process (a revocation).
 
-    Set-based: two statements per pass, whatever the number of sockets, returning only the lost
-    sids. The rules are accounts.is_live and access.role_for(live=True), written in SQL."""
+    Set-based: two statements, whatever the number of sockets, returning only the lost sids."""
     at = utcnow()
-    params = {"process": process, "at": at, "idle_cutoff": at - current_app.config["SESSION_IDLE_TIMEOUT"]}
-    logged_out_query, revoked_query = _lost_queries()
+    params = {"at": at, "idle_after": _idle_after(at)}
+    if user_ids is not None:
+        params["user_ids"] = list(user_ids)
+    else:
+        params["process"] = process
+    logged_out_query, revoked_query = _lost_queries("process" if user_ids is None else "users")
     logged_out = set(db.session.scalars(logged_out_query, params))
     revoked = db.session.scalars(revoked_query, params)
     lost = [(sid, "logged_out") for sid in sorted(logged_out)]
     lost += [(sid, "access_revoked") for sid in sorted(set(revoked) - logged_out)]
     db.session.rollback()
     return lost
+
+
+def cut_lost_sockets(user_ids) -> list[tuple[str, str]]:
+    """Disconnect, on whichever process holds them, these users' sockets that lost their login
+    or their role: called by a revocation after its commit, so the cut happens in the same
+    request (the sweeper is only the backstop, for expiries). Each gets `revoked` first."""
+    from .extensions import socketio
+    lost = lost_connections(user_ids=[u for u in user_ids if u is not None])
+    for sid, reason in lost:
+        socketio.emit("revoked", {"reason": reason}, to=sid)
+        socketio.server.disconnect(sid, namespace="/")  # through the message queue when not ours
+    return lost
+
+
+# --------------------------------------------------------------------------- who receives a broadcast
+
+
+@functools.cache
+def _viewers_lookup() -> Prepared:
+    """The session's sockets whose login and role are live (access rules): a broadcast's audience."""
+    at, idle = bindparam("at", type_=AuthSession.expires_at.type), bindparam("idle_after", type_=AuthSession.last_seen_at.type)
+    return Prepared("couples_viewers", select(Connection.sid, Connection.role).select_from(
+        Connection.__table__.join(AuthSession, and_(AuthSession.id == Connection.auth_session_id,
+                                                    AuthSession.user_id == Connection.user_id))
+        .join(User, User.id == Connection.user_id)
+        .join(PracticeSession, PracticeSession.id == Connection.session_id)).where(
+        Connection.session_id == bindparam("session_id"), access.login_is_live(at, idle),
+        Connection.role == access.live_role(Connection.user_id, User.role, PracticeSession.couple_id)))
+
+
+def live_viewers(session_id: int) -> list[tuple[str, str]]:
+    """(sid, role) of every socket that may receive this session's events now, on any process.
+    Asked after each commit, so a broadcast reaches only viewers whose access is live then."""
+    at = utcnow()
+    params = {"session_id": session_id, "at": at, "idle_after": _idle_after(at)}
+    lookup = _viewers_lookup()
+    if lookup.can_run_alone(db.engine):
+        return [(r.sid, r.role) for r in lookup.run_alone(db.engine, params, all_rows=True)]
+    rows = [(r.sid, r.role) for r in lookup.execute(db.session.connection(), params)]
+    db.session.commit()  # end the read before sending (see realtime.broadcast_presence)
+    return rows

@@ -180,6 +180,8 @@ def delete_account(user: User, password: str, confirm: str) -> None:
     user.deleted_at = now
     audit.record(user, "account_deleted", None, f"user:{user.id}")
     db.session.commit()
+    from . import practice
+    practice.cut_lost_sockets([user.id])
 
 
 def _erase_private_events(user: User) -> None:

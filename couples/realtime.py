@@ -3,8 +3,10 @@
 Every handler re-authorises from the database (the socket's Connection row, its AuthSession and
 the user's live role), because a socket handler only sees a copy of the session taken at connect.
 A joined partner's action on PostgreSQL does it inside its write statement (practice.apply_joined).
-Rooms are per session and viewer (`s:<id>:a`, `:b`, `:therapist`) and are derived by the server;
-each event goes only to the rooms in its audience. See docs/protocol.md.
+A broadcast goes socket by socket to the session's viewers whose login and role are live when it
+is sent (practice.live_viewers), each getting only the events in its audience; there are no
+Socket.IO rooms to outlive a revocation. Client event names that are reserved never reach a
+handler (extensions.TextPacket). See docs/protocol.md.
 """
 import functools
 import os
@@ -15,7 +17,9 @@ import uuid
 
 from flask import current_app, request
 from flask_login import current_user
-from flask_socketio import disconnect, join_room, leave_room
+# Socket.IO's own refusal, not Python's builtin of the same name: only this one carries our
+# {"code", "message"} to the client (err.data in the JavaScript client).
+from flask_socketio import ConnectionRefusedError, disconnect
 from marshmallow import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 
@@ -29,11 +33,10 @@ from .practice_schemas import ActionSchema, HeartbeatSchema, JoinSchema, LeaveSc
 PROCESS = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def room(session_id: int, viewer: str) -> str:
-    return f"s:{session_id}:{viewer}"
-
-
 # --------------------------------------------------------------------------- connect
+
+UNAUTHENTICATED = {"code": "unauthenticated", "message": "Please log in."}
+
 
 
 @socketio.on("connect")
@@ -43,7 +46,7 @@ def on_connect(auth=None):
     user = _authenticate(auth)
     if user is None or user.auth_row_id is None:
         db.session.rollback()
-        raise ConnectionRefusedError({"code": "unauthenticated", "message": "Please log in."})
+        raise ConnectionRefusedError(UNAUTHENTICATED["message"], UNAUTHENTICATED)
     practice.open_connection(request.sid, user, user.auth_row_id, PROCESS)
 
 
@@ -151,10 +154,9 @@ def _reauthorise(public_id=None, client_id=None) -> practice.SocketUser:
 @_handler("join", JoinSchema)
 def on_join(me, payload):
     session, role = practice.find_live_role(me, payload["session_id"])
+    # The socket's row names the session before the snapshot is read: every broadcast after
+    # this commit reaches it (practice.live_viewers), so nothing falls between the two.
     left = practice.enter(request.sid, session, role)
-    if left is not None:
-        _leave_rooms(left)
-    join_room(room(session.id, role))  # before the snapshot: nothing falls between the two
     if role == "therapist":
         audit.record(me, "session_observed", session.couple_id, f"session:{session.public_id}")
         db.session.commit()
@@ -203,15 +205,18 @@ def on_leave(me, payload):
     session = practice.find(payload["session_id"])
     if session is None or me.session_id != session.id:
         raise DomainError("not_joined", "You are not in this session.", 409)
-    _leave_rooms(session.id)
     practice.leave(request.sid)
     broadcast_presence(session.id)
     return {"ok": True}
 
 
-def _leave_rooms(session_id):
-    for viewer in practice.VIEWERS:
-        leave_room(room(session_id, viewer))
+@socketio.on("*")
+def on_unknown_event(event, *_args):
+    """Any other event name, including the reserved ones (extensions.TextPacket renames those):
+    an error ack, and nothing else happens."""
+    if not ratelimit.allow(request.sid):
+        return _error(DomainError("rate_limited", "Too many messages at once; please slow down.", 429))
+    return _error(DomainError("unknown_event", "There is no such event.", 400))
 
 
 # --------------------------------------------------------------------------- broadcast
@@ -219,28 +224,38 @@ def _leave_rooms(session_id):
 
 def broadcast(outcome: practice.Outcome) -> None:
     """Send each viewer ONE `update`: the committed events it may see, numbered in its own log,
-    and its new view when that changed. Called only after the commit.
+    and its new view when that changed. Called only after the commit, and sent only to the
+    sockets whose access is live at that moment (practice.live_viewers), one by one.
 
     One message per viewer, not one per event plus one per view: a turn was nine messages, and
     sending them cost more than everything else the server did for it (docs/benchmarks.md).
     A client whose log ends before `last_seq` missed a message and rejoins for the rest."""
-    for viewer in practice.VIEWERS:
-        n, events = outcome.base.get(viewer, 0), []
-        for e in outcome.events:
-            if viewer in e["audience"]:
-                n += 1
-                events.append(practice.public_event(n, e["type"], e["actor"], e["data"], e["at"]))
-        view = outcome.views.get(viewer)
-        if not events and view is None and not outcome.catch_up:
-            continue
-        message = {"session_id": outcome.public_id, "events": events, "last_seq": n}
-        if view is not None:
-            message["view"] = view
-        socketio.emit("update", message, to=room(outcome.session_id, viewer))
+    messages = {}
+    for sid, viewer in practice.live_viewers(outcome.session_id):
+        if viewer not in messages:
+            messages[viewer] = _update_for(outcome, viewer)
+        if messages[viewer] is not None:
+            socketio.emit("update", messages[viewer], to=sid)
+
+
+def _update_for(outcome: practice.Outcome, viewer: str) -> dict | None:
+    """The viewer's `update` for this outcome, or None when it has nothing new."""
+    n, events = outcome.base.get(viewer, 0), []
+    for e in outcome.events:
+        if viewer in e["audience"]:
+            n += 1
+            events.append(practice.public_event(n, e["type"], e["actor"], e["data"], e["at"]))
+    view = outcome.views.get(viewer)
+    if not events and view is None and not outcome.catch_up:
+        return None
+    message = {"session_id": outcome.public_id, "events": events, "last_seq": n}
+    if view is not None:
+        message["view"] = view
+    return message
 
 
 def broadcast_presence(session_id: int) -> None:
-    """Send who is here to the session's viewers. Called after the caller's commit."""
+    """Send who is here to the session's live viewers. Called after the caller's commit."""
     session = db.session.get(PracticeSession, session_id)
     if session is None:
         return
@@ -248,8 +263,8 @@ def broadcast_presence(session_id: int) -> None:
     # End the read's transaction before sending: with several processes each send is a Redis
     # publish, and an open transaction would hold its snapshot and table locks across them.
     db.session.commit()
-    for viewer in practice.VIEWERS:
-        socketio.emit("presence", data, to=room(session_id, viewer))
+    for sid, _viewer in practice.live_viewers(session_id):
+        socketio.emit("presence", data, to=sid)
 
 
 # --------------------------------------------------------------------------- the sweeper
@@ -310,7 +325,7 @@ def _sweep_forever(app):
 def sweep_once(leases: bool = True) -> None:
     """One pass: disconnect sockets that lost their login or role, fire due timers, and (with
     `leases`) renew this process's presence leases and purge expired ones (a crashed process's)."""
-    for sid, reason in practice.lost_connections(PROCESS):
+    for sid, reason in practice.lost_connections(process=PROCESS):
         socketio.emit("revoked", {"reason": reason}, to=sid)
         socketio.server.disconnect(sid, namespace="/")
     for session_id in practice.due_sessions():

@@ -71,16 +71,71 @@ def test_no_cookie_and_no_token_is_refused_at_connect(app, world):
         assert db.session.scalar(select(Connection)) is None
 
 
-def test_a_sweep_disconnects_a_socket_whose_login_ended(app, world):
+def test_a_sweep_disconnects_a_socket_whose_login_expired(app, world):
+    """Expiry has no request to act on it: the sweeper is what ends those sockets."""
+    from couples.models import AuthSession, utcnow
     pid = start_session(app, world)
     client, secret = cookie_client(app, world.alice)
     sock = socketio.test_client(app, flask_test_client=client)
     assert sock.emit("join", {"session_id": pid}, callback=True)["ok"]
     with app.app_context():
-        accounts.end_login(secret, "cookie")
+        db.session.execute(AuthSession.__table__.update().where(AuthSession.user_id == world.alice,
+                                                                AuthSession.kind == "cookie").values(expires_at=utcnow()))
+        db.session.commit()
         realtime.sweep_once()
         assert db.session.scalar(select(Connection)) is None
     assert not sock.is_connected()
+
+
+def _in_room(app, world, pid):
+    """Alice (a cookie login and a token), Bob and Theo, each joined to the session."""
+    client, _ = cookie_client(app, world.alice)
+    socks = {"alice_cookie": socketio.test_client(app, flask_test_client=client),
+             "alice_token": socketio.test_client(app, auth={"token": world.tokens["alice"]}),
+             "bob": socketio.test_client(app, auth={"token": world.tokens["bob"]}),
+             "theo": socketio.test_client(app, auth={"token": world.tokens["theo"]})}
+    for sock in socks.values():
+        assert sock.emit("join", {"session_id": pid}, callback=True)["ok"]
+    return client, socks
+
+
+def _revoke_link(app, world, client):
+    from couples.models import TherapistLink
+    with app.app_context():
+        link = db.session.scalar(select(TherapistLink.id))
+    return client.post(f"/api/v1/couple/therapists/{link}/revoke", json={})
+
+
+REVOCATIONS = {  # request -> (the sockets it must cut, why they are told)
+    "logout": (lambda app, w, c: c.post("/logout"), {"alice_cookie"}, "logged_out"),
+    "token revoked": (lambda app, w, c: app.test_client().delete(
+        "/api/v1/tokens/current", headers={"Authorization": f"Bearer {w.tokens['alice']}"}), {"alice_token"}, "logged_out"),
+    "consent revoked": (_revoke_link, {"theo"}, "access_revoked"),
+    "couple left": (lambda app, w, c: c.post("/api/v1/couple/leave", json={}),
+                    {"alice_cookie", "alice_token", "bob", "theo"}, "access_revoked"),
+    "account deleted": (lambda app, w, c: c.post("/api/v1/me/delete", json={
+        "password": "correct horse battery", "confirm": "delete my account"}),
+        {"alice_cookie", "alice_token", "bob", "theo"}, None),
+}
+
+
+@pytest.mark.parametrize("what", list(REVOCATIONS))
+def test_each_revocation_cuts_the_sockets_it_ends_in_the_same_request(app, world, what):
+    """No sweeper pass: when the request answers, the sockets whose access it ended are gone
+    (told why first), and every other socket is still in the room."""
+    pid = start_session(app, world)
+    client, socks = _in_room(app, world, pid)
+    request, cut, reason = REVOCATIONS[what]
+    resp = request(app, world, client)
+    assert resp.status_code in (200, 204, 302, 303), resp.get_data(as_text=True)[:300]
+    assert {name for name, sock in socks.items() if not sock.is_connected()} == cut
+    for name in cut:
+        told = [m["args"][0]["reason"] for m in socks[name].queue if m["name"] == "revoked"]
+        assert told and (reason is None or told == [reason]), (name, told)
+    for name, sock in socks.items():
+        if name not in cut:
+            assert sock.emit("heartbeat", {}, callback=True)["ok"]
+            sock.disconnect()
 
 
 def test_an_observing_therapist_is_audited_and_shown_to_the_partners(app, world):
@@ -100,8 +155,8 @@ def test_an_observing_therapist_is_audited_and_shown_to_the_partners(app, world)
 
 
 def test_presence_is_sent_with_no_database_transaction_open(app, world, monkeypatch):
-    """A join, a leave and a disconnect read presence and send it to three rooms; with several
-    processes each send is a Redis publish. No transaction (a snapshot, the tables' locks) may be
+    """A join, a leave and a disconnect read presence and send it to each socket in the session;
+    with several processes each send is a Redis publish. No transaction (a snapshot, the tables' locks) may be
     held open across those sends."""
     pid = start_session(app, world)
     open_at_send = []
@@ -120,7 +175,8 @@ def test_presence_is_sent_with_no_database_transaction_open(app, world, monkeypa
         assert sock.emit("join", {"session_id": pid, "last_seq": 0}, callback=True)["ok"]
     assert bob.emit("leave", {"session_id": pid}, callback=True)["ok"]
     theo.disconnect()
-    assert len(open_at_send) == 5 * 3  # three joins, a leave, a disconnect; to three rooms each
+    # To the sockets in the room at each moment: joins 1 + 2 + 3, the leave 2, the disconnect 1.
+    assert len(open_at_send) == 1 + 2 + 3 + 2 + 1
     assert not any(open_at_send)
     presence = [m["args"][0]["presence"] for m in alice.get_received() if m["name"] == "presence"]
     assert presence[-1]["b"]["online"] is False and presence[-1]["therapist"]["observing"] is False

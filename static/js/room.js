@@ -165,9 +165,11 @@ socket.on("disconnect", (reason) => {
 socket.io.on("reconnect_attempt", () => {
   if (!room.fatal) setConnection(navigator.onLine ? "reconnecting" : "offline");
 });
-socket.on("connect_error", () => {
+socket.on("connect_error", (err) => {
   if (room.fatal) return;
-  if (!socket.active) stop("We could not connect. Please log in again, then come back to this page.", LOG_IN_AGAIN);
+  // The server's refusal carries its code in err.data (docs/protocol.md §1).
+  const refused = err && err.data && err.data.code === "unauthenticated";
+  if (refused || !socket.active) stop("We could not connect. Please log in again, then come back to this page.", LOG_IN_AGAIN);
   else setConnection(navigator.onLine ? "reconnecting" : "offline");
 });
 socket.on("revoked", (msg) => {

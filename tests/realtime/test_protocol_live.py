@@ -1,10 +1,13 @@
 """The socket protocol against the served app: who may connect and act, refusals with their exact
 codes, idempotency, races, pause, presence, reconnection, and disconnection on lost access."""
+import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -15,6 +18,9 @@ from conftest import Peer, everyone_at
 from couples.extensions import db
 from couples.models import CoupleMember, TherapistLink, utcnow
 from support.server import ROOT
+from support.services import service_unavailable
+
+UNAUTHENTICATED = {"code": "unauthenticated", "message": "Please log in."}
 from test_exercises_live import both, safe_start, turn
 
 
@@ -42,9 +48,13 @@ def test_connections_without_valid_credentials_are_refused(live):
     }
     for label, kwargs in attempts.items():
         peer = Peer(live, world.tokens["alice"], "alice", world.session_id)
+        told = []
+        peer.sio.on("connect_error", told.append)
         with pytest.raises(socketio.exceptions.ConnectionError):
             peer.connect(**kwargs)
         assert peer.events == [] and not peer.sio.connected, label
+        # docs/protocol.md: the refusal carries the one error shape's code and message.
+        assert told == [{"message": "Please log in.", "data": UNAUTHENTICATED}], (label, told)
     # A token in the URL is never read.
     sio = socketio.Client(reconnection=False)
     sio.eio.websocket_extra_options = {"origin": live.url}
@@ -55,6 +65,21 @@ def test_connections_without_valid_credentials_are_refused(live):
         auth=None, headers={"Authorization": f"Bearer {world.tokens['alice']}"})
     assert header.join()["ok"]
     header.close()
+
+
+@pytest.mark.parametrize("token", [None, "not-a-real-token"])
+def test_the_official_javascript_client_reads_the_refusals_code_in_err_data(live, token):
+    """The browser's client (socket.io-client from npm, run by Node) gets `connect_error` with
+    err.data == {"code": "unauthenticated", "message"}: what the room page branches on."""
+    node = shutil.which("node")
+    script = Path(__file__).parent / "js" / "refused_connect.mjs"
+    if node is None or not (ROOT / "node_modules" / "socket.io-client").is_dir():
+        service_unavailable("Node.js with socket.io-client (make vendor)", FileNotFoundError("node_modules"))
+    out = subprocess.run([node, str(script), live.url, *([token] if token else [])], cwd=ROOT,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"connected": False, "message": "Please log in.", "data": UNAUTHENTICATED}
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])

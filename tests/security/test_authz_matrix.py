@@ -17,7 +17,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from couples.extensions import db, socketio
+from couples.extensions import REFUSED_EVENT, RESERVED_EVENTS, db, socketio
+from couples.models import Connection
 from couples.models import (AuditEntry, Couple, CoupleMember, Invitation, PracticeSession,
                             SessionEvent, TherapistLink, TherapistNote)
 from secworld import ACTORS, SUMMARY
@@ -96,7 +97,12 @@ EVENTS = {
     "heartbeat": "refused ok ok ok ok ok ok",
     "leave": "refused ok not_joined ok not_joined not_joined not_joined",
     "disconnect": "refused - - - - - -",
+    # Any other name, and every reserved or lifecycle name sent as an event (RESERVED below).
+    "*": "refused unknown_event unknown_event unknown_event unknown_event unknown_event unknown_event",
 }
+# Names a client may send that the library or the client libraries give a meaning of their own:
+# "connect" and "disconnect" sent as events once reached the lifecycle handlers.
+RESERVED = sorted(RESERVED_EVENTS | {REFUSED_EVENT, "", "Disconnect", "disconnect ", "nope"})
 
 def _routes(app):
     return {(m, r.rule) for r in app.url_map.iter_rules() for m in r.methods - {"HEAD", "OPTIONS"}}
@@ -244,6 +250,8 @@ def _socket_cell(world, actor, event):
     if event == "heartbeat":
         return _ack_code(client.emit("heartbeat", {}, callback=True)), client
     client.emit("join", join, callback=True)
+    if event == "*":
+        return _ack_code(client.emit("no such event", {"session_id": target.session}, callback=True)), client
     if event == "leave":
         return _ack_code(client.emit("leave", {"session_id": target.session}, callback=True)), client
     action = {"session_id": target.session, "id": "cell-" + uuid.uuid4().hex[:10], "kind": "safety",
@@ -267,7 +275,7 @@ def test_socket_cell(world, event, actor):
     assert got == expected, (event, actor, got)
     after = _fingerprint(world.app)
     new = after["audit"][len(before["audit"]):]
-    if actor == "therapist" and event in ("join", "action", "leave"):
+    if actor == "therapist" and event in ("join", "action", "leave", "*"):
         assert new.count("session_observed") == 1, new  # observing live is audited, once per join
     else:
         assert "session_observed" not in new
@@ -289,9 +297,8 @@ def test_cookie_login_opens_a_socket_and_a_foreign_token_does_not(world):
 
 
 def test_revoking_consent_cuts_off_an_observer_already_in_the_room(fresh):
-    """Authorization changes apply at once: the sweeper drops the revoked therapist's socket,
-    and until it does, every event he sends is refused."""
-    from couples import realtime
+    """Authorization changes apply at once: the revoke itself disconnects the therapist's socket
+    (no sweeper pass), after telling it why."""
     session = fresh.targets["therapist"].session
     theo = socketio.test_client(fresh.app, auth={"token": fresh.tokens["therapist"]})
     assert theo.emit("join", {"session_id": session}, callback=True)["ok"]
@@ -299,11 +306,65 @@ def test_revoking_consent_cuts_off_an_observer_already_in_the_room(fresh):
     resp = fresh.app.test_client().post(f"/api/v1/couple/therapists/{link}/revoke", json={},
                                         headers=fresh.headers("partner"))
     assert resp.status_code == 200
-    assert theo.emit("join", {"session_id": session}, callback=True)["error"]["code"] == "forbidden"
-    with fresh.app.app_context():
-        realtime.sweep_once()
     assert not theo.is_connected()
+    # The test client keeps what a disconnected socket was sent in `queue` (get_received refuses).
+    assert {"name": "revoked", "args": [{"reason": "access_revoked"}], "namespace": "/"} in theo.queue
     SUMMARY["authorization cells checked"] += 2
+
+
+def _connection(world, sid):
+    with world.app.app_context():
+        row = db.session.get(Connection, sid)
+        found = None if row is None else (row.session_id, row.role, row.user_id, row.auth_session_id)
+        db.session.remove()
+    return found
+
+
+RESERVED_CELLS = [(name, actor) for name in RESERVED for actor in ACTORS if actor != "anonymous"]
+
+
+@pytest.mark.parametrize("name,actor", RESERVED_CELLS, ids=[f"{n!r} {a}" for n, a in RESERVED_CELLS])
+def test_a_reserved_event_name_sent_by_a_client_reaches_no_handler(world, name, actor):
+    """Each reserved or lifecycle name, sent as an event: the error ack `unknown_event`, the
+    socket stays connected and its connection row (what it joined, whose login) is unchanged."""
+    world.restore()
+    client = _connect(world, actor)
+    client.emit("join", {"session_id": world.targets[actor].session, "last_seq": 0}, callback=True)
+    sid = socketio.server.manager.sid_from_eio_sid(client.eio_sid, "/")
+    row, before = _connection(world, sid), _fingerprint(world.app)
+    for payload in ({}, None, "x", [1], {"reason": "client disconnect"}):
+        ack = client.emit(name, payload, callback=True) if payload is not None else client.emit(name, callback=True)
+        assert _ack_code(ack) == "unknown_event", (name, payload, ack)
+    SUMMARY["authorization cells checked"] += 1
+    assert client.is_connected()
+    assert _connection(world, sid) == row is not None
+    assert _fingerprint(world.app) == before
+    client.disconnect()
+
+
+def test_a_therapist_who_sends_disconnect_still_loses_the_room_on_revoke(fresh):
+    """The attack of the review: the observer sends `disconnect` and `connect` as events, hoping
+    to drop out of the connections table and so out of reach of revocation. The row stays, the
+    revoke cuts the socket at once, and nothing more of the session reaches it."""
+    session = fresh.targets["therapist"].session
+    theo = socketio.test_client(fresh.app, auth={"token": fresh.tokens["therapist"]})
+    alice = socketio.test_client(fresh.app, auth={"token": fresh.tokens["partner"]})
+    for c in (theo, alice):
+        assert c.emit("join", {"session_id": session}, callback=True)["ok"]
+    for name in ("disconnect", "connect", "disconnect"):
+        assert _ack_code(theo.emit(name, {}, callback=True)) == "unknown_event"
+    presence = [m["args"][0]["presence"] for m in alice.get_received() if m["name"] == "presence"]
+    assert presence[-1]["therapist"]["observing"] is True
+    link = fresh.targets["therapist"].link_id
+    assert fresh.app.test_client().post(f"/api/v1/couple/therapists/{link}/revoke", json={},
+                                        headers=fresh.headers("partner")).status_code == 200
+    assert not theo.is_connected()
+    assert theo.queue[-1]["name"] == "revoked"
+    heard = len(theo.queue)
+    assert alice.emit("action", {"session_id": session, "id": "after-revoke-1", "kind": "pause",
+                                 "data": {"reason": "canary pause reason"}}, callback=True)["ok"]
+    assert len(theo.queue) == heard and "canary pause reason" not in json.dumps(theo.queue)
+    alice.disconnect()
 
 
 def test_a_therapist_reading_a_sessions_current_view_is_audited(fresh):

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from couples import ratelimit, realtime
-from couples.extensions import socketio
+from couples.extensions import REFUSED_EVENT, RESERVED_EVENTS, socketio
 from fuzzkit import BAD_RATINGS, BAD_TEXT, DEEP, EXTRA_KEYS, any_body, json_values
 from secworld import SUMMARY
 
@@ -138,6 +138,28 @@ def test_bad_leaves_and_heartbeats(room, event, payload):
     if isinstance(payload, dict) and set(payload) == {"session_id"}:
         payload["extra"] = 1  # a lone session_id can be valid; keep every case invalid
     room.check(room.alice.emit(event, payload, callback=True), room.alice)
+
+
+@FUZZ
+@given(name=st.one_of(st.sampled_from(sorted(RESERVED_EVENTS | {REFUSED_EVENT})), st.text(max_size=12)),
+       payload=st.one_of(st.none(), json_values(), DEEP), sender=st.sampled_from(["alice", "theo"]))
+def test_reserved_and_unknown_event_names(room, name, payload, sender):
+    """Any event name but the four of the protocol, the reserved and lifecycle names above all
+    ("connect", "disconnect"): the error ack `unknown_event`, and the sender stays joined."""
+    if name in ("join", "action", "heartbeat", "leave"):
+        name = name + "!"
+    client = getattr(room, sender)
+    ack = client.emit(name, payload, callback=True) if payload is not None else client.emit(name, callback=True)
+    room.check(ack, client)
+    assert ack["error"]["code"] == "unknown_event"
+
+
+def test_the_room_still_hears_everyone_after_the_reserved_names(room):
+    """After all those names, Theo is still observing (his connection row untouched)."""
+    ack = room.alice.emit("heartbeat", {}, callback=True)
+    assert ack["ok"]
+    joined = room.theo.emit("join", {"session_id": room.session}, callback=True)
+    assert joined["ok"] and joined["snapshot"]["presence"]["therapist"]["observing"]
 
 
 @pytest.mark.parametrize("rating", BAD_RATINGS, ids=[repr(r)[:20] for r in BAD_RATINGS])

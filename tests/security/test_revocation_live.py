@@ -1,0 +1,67 @@
+"""Revocation is immediate (issue 21, item 2): once a partner's revoke is acknowledged, no event of
+the session ever reaches the therapist's socket, while the partners go on acting (a private
+pause reason each time). Served processes, both databases, one process and three behind Redis;
+the revoking request cuts the socket itself, on whichever process holds it."""
+import random
+from types import SimpleNamespace
+
+import pytest
+
+from couples.extensions import db
+from support.revocation import revocation_trial
+from support.server import EASY_LOGIN, ServerProcess, app_on, free_port, migrate
+from support.services import postgres_database, redis_database
+
+TRIALS = 12
+REDIS_URL = "redis://127.0.0.1:6379/12"
+
+
+@pytest.fixture(scope="module", params=["sqlite-1", "postgresql-1", "postgresql-3"])
+def deployment(request, tmp_path_factory):
+    kind, count = request.param.split("-")
+    tmp = tmp_path_factory.mktemp(request.param)
+    env = {"SECRET_KEY": "revocation-shared", **EASY_LOGIN}
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp / 'live.db'}"
+        app = migrate(url)
+        context = None
+    else:
+        context = postgres_database("couples_rev_")
+        url = context.__enter__()
+        app = app_on(url)
+        if int(count) > 1:
+            env["REDIS_URL"] = redis_database(REDIS_URL)
+    ports = [free_port() for _ in range(int(count))]
+    origins = [f"http://127.0.0.1:{p}" for p in ports]
+    procs = [ServerProcess(tmp, url, port=p, origins=origins, env=env, name=f"server{i + 1}",
+                           clock_file=tmp / "clock") for i, p in enumerate(ports)]
+    (tmp / "clock").write_text("0")
+    try:
+        for p in procs:
+            p.start()
+        yield SimpleNamespace(app=app, urls=[p.url for p in procs], db_url=url, procs=procs, name=request.param)
+    finally:
+        for p in procs:
+            p.stop()
+        with app.app_context():
+            db.engine.dispose()
+        if context is not None:
+            context.__exit__(None, None, None)
+    for p in procs:
+        assert "Traceback" not in p.output(), p.output()[-4000:]
+
+
+def test_after_the_revoke_is_acknowledged_nothing_reaches_the_therapist(deployment):
+    rng = random.Random(21)
+    after_actions = after_events = 0
+    for trial in range(TRIALS):
+        result = revocation_trial(deployment.app, deployment.urls, deployment.db_url, rng)
+        assert result.cut, f"trial {trial}: the therapist's socket was not cut"
+        assert result.leaked == [], f"trial {trial}: sent to the therapist after the revoke: {result.leaked}"
+        assert result.problems == []
+        after_actions += result.after_actions
+        after_events += result.after_events
+    # The trials did test something: the partners acted after each revoke was acknowledged.
+    assert after_actions >= TRIALS and after_events >= TRIALS
+    print(f"\n{deployment.name}: {TRIALS} trials, {after_actions} actions and {after_events} events "
+          "the therapist would have seen were sent after the revoke's ack; none reached him")
