@@ -33,8 +33,8 @@ elif "gevent" in __import__("sys").modules:
 
 from couples import create_app  # noqa: E402
 from couples.extensions import socketio  # noqa: E402
-from couples.realtime import start_background_tasks, start_when_served  # noqa: E402
-from couples.tuning import tune_gc  # noqa: E402
+from couples.room.sweeper import start_background_tasks, start_when_served  # noqa: E402
+from couples.perf.gc import tune_gc  # noqa: E402
 
 app = create_app()
 # Served any other way (gunicorn app:app, flask run), the sweeper starts with the first request;

@@ -36,15 +36,15 @@ class Counter:
     (Prepared.run_alone: a joined partner's turn, a heartbeat), which SQLAlchemy never sees."""
 
     def __init__(self, engine):
-        from couples.database import Prepared
+        from couples.perf.prepared import Prepared
         self.n = 0
         event.listen(engine, "before_cursor_execute", self._count)
         if not getattr(Prepared.run_alone, "counted", False):
             run_alone = Prepared.run_alone
 
-            def counted(prepared, *args):
+            def counted(prepared, *args, **kwargs):
                 Counter.alone += 1
-                return run_alone(prepared, *args)
+                return run_alone(prepared, *args, **kwargs)
             counted.counted = True
             Prepared.run_alone = counted
         self.alone_at_reset = Counter.alone
@@ -107,7 +107,7 @@ def per_turn(app, couple, turns=20):
 
 def sweep(app, couples, process="bench-proc"):
     """One sweeper pass's cost with a socket row for each partner and therapist of `couples`."""
-    from couples import practice
+    from couples.room import presence
     from couples.extensions import db
     from couples.models import AuthSession, Connection, utcnow
     with app.app_context():
@@ -122,7 +122,7 @@ def sweep(app, couples, process="bench-proc"):
         db.session.commit()
         counter = Counter(db.engine)
         t0 = time.perf_counter()
-        lost = practice.lost_connections(process)
+        lost = presence.lost_connections(process)
         elapsed = time.perf_counter() - t0
         statements = counter.total
         db.session.execute(Connection.__table__.delete())
@@ -147,7 +147,7 @@ def postgres_cpu_s() -> float:
 def cpu_costs(app, couples, turns=1000, heartbeats=2000, passes=100):
     """ms of CPU per turn, per heartbeat and per sweeper pass: (this process, PostgreSQL)."""
     from bench.load import EXERCISES, next_action
-    from couples import realtime
+    from couples.room import presence, sweeper
     from couples.extensions import db, socketio
     from couples.models import AuthSession, Connection, utcnow
     app.config["SOCKET_RATE_LIMIT"] = False  # one socket sends far faster than a person here
@@ -195,13 +195,13 @@ def cpu_costs(app, couples, turns=1000, heartbeats=2000, passes=100):
     with app.app_context():
         logins = {a.user_id: a.id for a in db.session.query(AuthSession).all()}
         rows = [{"sid": secrets.token_hex(10), "user_id": uid, "auth_session_id": logins[uid],
-                 "session_id": c["session_pk"], "role": role, "process": realtime.PROCESS,
+                 "session_id": c["session_pk"], "role": role, "process": presence.PROCESS,
                  "connected_at": utcnow(), "last_seen_at": utcnow()}
                 for c in couples[20:520] for role, uid in c["user_ids"].items()]
         db.session.execute(insert(Connection), rows)
         db.session.commit()
-        out[f"sweeper pass, {len(rows)} sockets"] = measure(passes, lambda i: realtime.sweep_once(leases=False))
-        db.session.execute(Connection.__table__.delete().where(Connection.process == realtime.PROCESS))
+        out[f"sweeper pass, {len(rows)} sockets"] = measure(passes, lambda i: sweeper.sweep_once(leases=False))
+        db.session.execute(Connection.__table__.delete().where(Connection.process == presence.PROCESS))
         db.session.commit()
     for c in (c for room in rooms for c in room["clients"].values()):
         c.disconnect()

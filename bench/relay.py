@@ -46,7 +46,7 @@ def on_action(data):
 if __name__ == "__main__":
     # The app's collector settings (app.py does the same before serving): without them the relay's
     # p99 at 1,500 sockets is its own gen-2 pauses, and the app would be compared with those.
-    from couples.tuning import tune_gc
+    from couples.perf.gc import tune_gc
     tune_gc()
     # eventlet.wsgi serves at most 1024 requests (= WebSockets) at once unless told otherwise.
     extra = {"max_size": int(os.environ.get("COUPLES_MAX_CONNECTIONS", "10000"))} if ASYNC_MODE == "eventlet" else {}

@@ -1,20 +1,28 @@
-"""couples: a realtime practice room for couples and their therapists."""
+"""couples: a realtime practice room for couples and their therapists.
+
+Features are packages named after what people do: accounts/, pairing/, room/ (the live room),
+exercises/ (the pure engine), review/ (transcripts and progress), privacy/. access.py holds
+who may do what; perf/ the measured shortcuts; web/ what every page and API route shares.
+"""
 from flask import Flask
 
-from . import accounts, models  # noqa: F401  (models registers the tables)
+from . import models  # noqa: F401  (registers the tables)
+from .accounts import service as accounts
 from .config import Config, engine_options, normalise_db_url
 from .database import configure_engine
 from .errors import register_error_handlers
-from .extensions import SocketEventSessions, TextPacket, csrf, db, limiter, login_manager, migrate, socketio
-from .security import register_security_headers, secure_socket_responses
-from .times import register_time_filters
+from .extensions import csrf, db, limiter, login_manager, migrate, socketio
+from .perf import events as perf_events
+from .web.filters import register_filters
+from .web.security import register_security_headers, secure_socket_responses
+from .web.times import register_time_filters
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints and socket handlers."""
-    app = CouplesApp(__name__, instance_relative_config=True,
-                static_folder="../static", template_folder="../templates")
-    app.session_interface = SocketEventSessions()
+    app = perf_events.CouplesApp(__name__, instance_relative_config=True,
+                                 static_folder="../static", template_folder="../templates")
+    perf_events.install(app)
     app.config.from_object(Config(app.instance_path))
     if test_config:
         app.config.update(test_config)
@@ -28,45 +36,56 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     _init_login(app)
-
-    # Route modules add their routes to the blueprints on import.
-    from . import api, api_practice, api_privacy, auth, cli, cli_privacy, views, views_practice, views_privacy  # noqa: F401
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(views.bp)
-    app.register_blueprint(api.bp)
-    csrf.exempt(api.bp)  # the API checks CSRF itself for cookie logins; bearer tokens need none
-    cli.register(app)
-    cli_privacy.register(app)
-
-    # Handlers must be imported before init_app, or apps built after the first have none.
-    from . import realtime  # noqa: F401
-    socketio.init_app(
-        app,
-        async_mode=app.config["ASYNC_MODE"],
-        message_queue=app.config["REDIS_URL"],
-        cors_allowed_origins=app.config["ALLOWED_ORIGINS"],
-        max_http_buffer_size=app.config["MAX_SOCKET_MESSAGE"],
-        logger=False, engineio_logger=False, serializer=TextPacket,
-        # A client's events are handled one after another, on the greenlet (or thread) that read
-        # them: in the order sent, and a flood queues on its own socket instead of spawning a
-        # greenlet per message. Spawning one per event was 4-5 % of the server's CPU at 500
-        # sessions (docs/benchmarks.md, eleventh pass). Nothing here uses call(), which needs them.
-        async_handlers=False,
-    )
+    _register_features(app)
+    _init_socketio(app)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix  # the client's address and scheme, as the proxy saw them
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     register_error_handlers(app)
     register_security_headers(app)
-    secure_socket_responses(app, SOCKET_PATH)
+    secure_socket_responses(app, perf_events.SOCKET_PATH)
+    register_filters(app)
     register_time_filters(app)
     return app
 
 
+def _register_features(app: Flask) -> None:
+    """Each feature's pages and API, in one place."""
+    from . import cli
+    from .accounts import api as accounts_api, views as accounts_views
+    from .pairing import api as pairing_api, views as pairing_views
+    from .privacy import api as privacy_api, cli as privacy_cli, views as privacy_views
+    from .review import api as review_api, views as review_views
+    from .room import api as room_api, views as room_views
+    for module in (accounts_views, accounts_api, pairing_views, pairing_api, room_views, room_api,
+                   review_views, review_api, privacy_views, privacy_api):
+        app.register_blueprint(module.bp)
+    cli.register(app)
+    privacy_cli.register(app)
+
+
+def _init_socketio(app: Flask) -> None:
+    # Handlers must be imported before init_app, or apps built after the first have none.
+    from .room import sockets  # noqa: F401
+    from .room.packets import RoomPacket
+    socketio.init_app(
+        app,
+        async_mode=app.config["ASYNC_MODE"],
+        message_queue=app.config["REDIS_URL"],
+        cors_allowed_origins=app.config["ALLOWED_ORIGINS"],
+        max_http_buffer_size=app.config["MAX_SOCKET_MESSAGE"],
+        logger=False, engineio_logger=False, serializer=RoomPacket,
+        # A client's events are handled one after another, on the greenlet (or thread) that read
+        # them: in the order sent (the room page's resend of held answers relies on it), and a
+        # flood queues on its own socket instead of spawning a greenlet per message.
+        async_handlers=False,
+    )
+
+
 def _init_login(app):
     login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
+    login_manager.login_view = "accounts.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.session_protection = None  # each login is its own revocable AuthSession row
 
@@ -85,21 +104,3 @@ def _init_login(app):
 def _root():
     from pathlib import Path
     return Path(__file__).resolve().parent.parent
-
-
-# Flask-SocketIO's default path, which the app keeps. Engine.IO's middleware takes every request
-# under it, so Flask sees it only in event contexts; "/socket.io" itself is an ordinary 404 page.
-SOCKET_PATH = "/socket.io/"
-
-
-class CouplesApp(Flask):
-    def create_url_adapter(self, request):
-        """No URL matching for Socket.IO events. Flask-SocketIO pushes a request context for
-        every event, built from the handshake's environ (/socket.io/, which the Engine.IO
-        middleware answers before Flask ever sees it). Matching that path failed on every event
-        (NotFound, or WebsocketMismatch on a WebSocket) and even a match leaves a reference
-        cycle in werkzeug's matcher: 60-90 objects per event for the cyclic collector, whose
-        pauses were the slowest turns at 500 sessions (docs/benchmarks.md)."""
-        if request is not None and request.environ.get("PATH_INFO", "").startswith(SOCKET_PATH):
-            return None
-        return super().create_url_adapter(request)

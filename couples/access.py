@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, exists, literal, or_, select
 
 from .extensions import db
-from .models import AuthSession, Couple, CoupleMember, TherapistLink, User
+from .models import AuthSession, Connection, Couple, CoupleMember, PracticeSession, TherapistLink, User
 
 
 # --------------------------------------------------------------------------- the rules
@@ -39,9 +39,11 @@ def active_seat(user_id, couple_id):
 
 def live_role(user_id, user_role, couple_id):
     """The user's role in a live room of the couple: their active seat, 'therapist' for an
-    active link, else NULL. `user_role` is the user's User.role (a column or a value)."""
-    return case((user_role == "therapist", case((has_live_link(user_id, couple_id), literal("therapist")))),
-                else_=active_seat(user_id, couple_id))
+    active link, else NULL. `user_role` is the user's User.role (a column, or its value)."""
+    as_therapist = case((has_live_link(user_id, couple_id), literal("therapist")))
+    if isinstance(user_role, str):
+        return as_therapist if user_role == "therapist" else active_seat(user_id, couple_id)
+    return case((user_role == "therapist", as_therapist), else_=active_seat(user_id, couple_id))
 
 
 def login_is_live(at, idle_after):
@@ -49,6 +51,18 @@ def login_is_live(at, idle_after):
     expired, the account not deleted, and (a browser login) used since `idle_after`."""
     return and_(AuthSession.revoked_at.is_(None), AuthSession.expires_at > at, User.deleted_at.is_(None),
                 or_(AuthSession.kind != "cookie", AuthSession.last_seen_at >= idle_after))
+
+
+def live_sockets(session_id, at, idle_after, *columns):
+    """SELECT (sid, role, *columns) of the session's sockets whose login is live and whose role in
+    the session is live: who may receive its events. Arguments: values, columns or bind parameters."""
+    return select(Connection.sid, Connection.role, *columns).select_from(
+        Connection.__table__.join(AuthSession, and_(AuthSession.id == Connection.auth_session_id,
+                                                    AuthSession.user_id == Connection.user_id))
+        .join(User, User.id == Connection.user_id)
+        .join(PracticeSession, PracticeSession.id == Connection.session_id)).where(
+        Connection.session_id == session_id, login_is_live(at, idle_after),
+        Connection.role == live_role(Connection.user_id, User.role, PracticeSession.couple_id))
 
 
 def idle_after(at: datetime, idle_timeout: timedelta) -> datetime:

@@ -9,7 +9,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import access, accounts, pairing
+from . import access
+from .accounts import service as accounts
+from .pairing import service as pairing
 from .extensions import db
 from .models import TherapistLink, User
 

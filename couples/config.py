@@ -95,7 +95,9 @@ def engine_options(url: str) -> dict:
             "connect_timeout": 5,
             "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3,
             "tcp_user_timeout": 10000,  # a real partition: give up on unacknowledged sends
-            "options": f"-c statement_timeout={statement_ms} -c lock_timeout=5000",
+            # The turn's prepared statements (perf/prepared.py) always run their generic plan:
+            # PostgreSQL's default re-plans the first executions and may keep doing so.
+            "options": f"-c statement_timeout={statement_ms} -c lock_timeout=5000 -c plan_cache_mode=force_generic_plan",
         },
     }
 

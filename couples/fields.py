@@ -108,3 +108,7 @@ def error_fields(err: ValidationError) -> dict:
 
     walk("", err.messages)
     return out
+
+
+class EmptySchema(StrictSchema):
+    """For actions that take no body: `{}` or nothing at all."""

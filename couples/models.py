@@ -174,6 +174,9 @@ class PracticeSession(db.Model):
     seen_a: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     seen_b: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     seen_therapist: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Bumped, in the same transaction, by every change of who may receive this session's events
+    # (a join, a leave, a disconnect, a revocation): a process re-reads its audience only then.
+    audience_epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # When the engine's timer falls due (NULL: none). The sweeper claims rows by this column.
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # couple_id while the session is live: one active practice session per couple.

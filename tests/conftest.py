@@ -84,7 +84,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def make_user(app):
     """Create an account directly (no HTTP); returns a plain record of it."""
-    from couples import accounts
+    from couples.accounts import service as accounts
 
     def make(email, role="partner", display_name=None, password=PASSWORD):
         with app.app_context():

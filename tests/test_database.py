@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import Integer, bindparam, create_engine, literal, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from couples.database import Prepared
+from couples.perf.prepared import Prepared
 
 # A typed parameter, a constant SQLAlchemy binds itself (literal 41) and a labelled column.
 PROBE = select((bindparam("x", type_=Integer) + literal(41)).label("answer"))

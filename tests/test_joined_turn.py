@@ -1,4 +1,4 @@
-"""A joined partner's turn in one statement (practice.apply_joined, PostgreSQL): the write itself
+"""A joined partner's turn in one statement (turns._joined_turn, PostgreSQL): the write itself
 re-checks the socket's access, so whatever would refuse the usual two-statement turn refuses
 this one too, with nothing written; a stale copy of the session only costs a retry. On SQLite
 the same stories hold through the usual path (the statement counts are PostgreSQL's)."""
@@ -7,16 +7,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select, update
 
-from couples import practice
-from couples.database import Prepared
+from couples.perf import memory
+from couples.perf.prepared import Prepared
+from couples.room import turns
 from couples.extensions import db, socketio
 from couples.models import AuthSession, ClientAction, CoupleMember, PracticeSession, SessionEvent, User, utcnow
 from test_practice_service import seed_world
 from test_realtime_inprocess import cookie_client, start_session
 
 
-# After the write, the broadcast reads who may receive it (practice.live_viewers): one statement.
-AUDIENCE = 1
+# Who may receive the turn is read by the write's own statement (room/store.py): no statement more.
+AUDIENCE = 0
 
 
 @pytest.fixture
@@ -85,11 +86,10 @@ def test_a_write_from_another_process_costs_a_retry_not_the_turn(app, room):
     assert room.turn("alice", "start_exercise", {"exercise": "greeting"})[0]["ok"]
     with app.app_context():  # Bob's check-in through another process: this one's memory is left behind
         session = db.session.scalar(select(PracticeSession).where(PracticeSession.public_id == room.pid))
-        rows = practice._remembered().rows
+        rows = memory.memory().rows
         behind = rows.get(session.id)
-        bob = db.session.get(User, room.world.bob)
-        assert practice.apply_action(bob, session.id, "b", "bob-elsewhere-1", "submit", "suds_before",
-                                     CHECK_IN).ack["ok"]
+        assert turns.apply(room.world.bob, session.id, "b", "bob-elsewhere-1", "submit", "suds_before",
+                           CHECK_IN).ack["ok"]
         if behind is not None:
             rows[session.id] = behind
     version, events = stored(app, room.pid)
@@ -160,16 +160,16 @@ def test_a_resend_whose_first_answer_was_lost_brings_every_page_up_to_date(app, 
     when the connection fails right after the commit). The resend is answered as a duplicate AND
     every viewer is told how far its log now goes, so a page that missed the turn rejoins instead
     of waiting for a turn that was already taken."""
-    from couples import realtime
+    from couples.room import sockets
     before = {who: sock.emit("join", {"session_id": room.pid, "last_seq": 0}, callback=True)["snapshot"]["last_seq"]
               for who, sock in room.socks.items()}
     for sock in room.socks.values():
         sock.get_received()
-    send, lost = realtime.broadcast, []
-    monkeypatch.setattr(realtime, "broadcast", lost.append)
+    send, lost = sockets.broadcast, []
+    monkeypatch.setattr(sockets, "broadcast", lost.append)
     first, _ = room.turn("alice", "start_exercise", {"exercise": "greeting"}, client_id="lost-reply")
     assert first["ok"] and lost
-    monkeypatch.setattr(realtime, "broadcast", send)
+    monkeypatch.setattr(sockets, "broadcast", send)
     again, _ = room.turn("alice", "start_exercise", {"exercise": "greeting"}, client_id="lost-reply")
     assert again == {"ok": True, "seq": first["seq"], "duplicate": True}
     for who, sock in room.socks.items():

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from couples import jsontext
-from couples.extensions import TextPacket
+from couples.perf import jsontext
+from couples.room.packets import RoomPacket as TextPacket
 
 
 def test_it_writes_the_same_json_as_the_standard_library():

@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import update
 
-from couples import practice
+from couples.room import sessions, turns
 from couples.extensions import db
 from couples.models import User
 from support.people import PASSWORD, seed_couple
@@ -47,13 +47,13 @@ def practise(app, w) -> str:
     Hebrew. The session stays open; returns its public id."""
     with app.app_context():
         noa, sam = db.session.get(User, w.ids["alice"]), db.session.get(User, w.ids["bob"])
-        session, _ = practice.start_or_get(noa)
+        session, _ = sessions.start_or_get(noa)
         steps = [(noa, "a", "safety", {"safe": True}, None), (sam, "b", "safety", {"safe": True}, None),
                  (noa, "a", "start_exercise", {"exercise": "greeting"}, None),
                  (noa, "a", "submit", {"suds": 3, "connected": 6}, "suds_before"),
                  (sam, "b", "pause", {"reason": WATER}, None)]
         for n, (user, seat, kind, data, step) in enumerate(steps):
-            out = practice.apply_action(user, session.id, seat, f"client-{n}", kind, step, data)
+            out = turns.apply(user.id, session.id, seat, f"client-{n}", kind, step, data)
             assert out.ack["ok"], out.ack
         return session.public_id
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from couples import audit
+from couples.privacy import audit
 from couples.extensions import db
 from couples.models import CoupleMember, Invitation, utcnow
 from support.errors import refused
@@ -100,7 +100,8 @@ def test_a_person_cannot_be_in_two_active_couples(make_user, api_as):
 
 
 def test_the_database_itself_refuses_a_second_active_seat(app, make_user, api_as, monkeypatch):
-    from couples import access, pairing
+    from couples import access
+    from couples.pairing import service as pairing
     from couples.errors import DomainError
     from couples.models import User
     alice = make_user("alice@example.com")

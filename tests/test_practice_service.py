@@ -7,9 +7,14 @@ from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from couples import accounts, audit, practice, views_practice
+from couples.accounts import service as accounts
+from couples.errors import DomainError
+from couples.models import Connection
+from couples.privacy import audit
+from couples.review import progress, transcripts
+from couples.room import clock as room_clock, entering, log, presence, sessions, store, turns
 from couples.extensions import db
 from couples.models import (AuditEntry, AuthSession, ClientAction, CoupleMember, PracticeSession,
                             SessionEvent, TherapistLink, User, utcnow)
@@ -62,15 +67,15 @@ class Room:
 
     def __init__(self, world):
         self.world = world
-        self.session, _ = practice.start_or_get(user(world.alice))
+        self.session, _ = sessions.start_or_get(user(world.alice))
         self.sid = self.session.id
         self.n = 0
 
     def act(self, who, kind, data=None, step=None, client_id=None):
         self.n += 1
         seat = {"alice": "a", "bob": "b"}.get(who, "therapist")
-        out = practice.apply_action(user(getattr(self.world, who)), self.sid, seat,
-                                    client_id or f"client-{self.n:04d}", kind, step, data or {})
+        out = turns.apply(getattr(self.world, who), self.sid, seat,
+                          client_id or f"client-{self.n:04d}", kind, step, data or {})
         return out
 
     def ok(self, *args, **kw):
@@ -111,18 +116,18 @@ def greeting_to_end(room, before=({"suds": 3, "connected": 6}, {"suds": 2, "conn
 
 
 def test_start_returns_the_one_active_session(world, ctx):
-    first, created = practice.start_or_get(user(world.alice))
-    again, created_again = practice.start_or_get(user(world.bob))
+    first, created = sessions.start_or_get(user(world.alice))
+    again, created_again = sessions.start_or_get(user(world.bob))
     assert created and not created_again and again.id == first.id
 
 
 def test_start_race_loser_gets_the_winners_session(world, ctx, monkeypatch):
-    winner, _ = practice.start_or_get(user(world.alice))
-    real = practice._active_for
+    winner, _ = sessions.start_or_get(user(world.alice))
+    real = sessions.active_for
     calls = []
-    monkeypatch.setattr(practice, "_active_for", lambda cid: None if not calls.append(1) and len(calls) == 1
+    monkeypatch.setattr(sessions, "active_for", lambda cid: None if not calls.append(1) and len(calls) == 1
                         else real(cid))
-    loser, created = practice.start_or_get(user(world.bob))  # inserts, hits UNIQUE, reads the winner
+    loser, created = sessions.start_or_get(user(world.bob))  # inserts, hits UNIQUE, reads the winner
     assert not created and loser.id == winner.id
     assert db.session.scalar(select(func.count()).select_from(PracticeSession)) == 1
 
@@ -133,7 +138,7 @@ def test_start_in_the_same_instant_from_two_threads(app, world):
     def press(uid):
         with app.app_context():
             barrier.wait()
-            results.append(practice.start_or_get(db.session.get(User, uid))[0].id)
+            results.append(sessions.start_or_get(db.session.get(User, uid))[0].id)
 
     threads = [threading.Thread(target=press, args=(u,)) for u in (world.alice, world.bob)]
     [t.start() for t in threads]
@@ -142,11 +147,11 @@ def test_start_in_the_same_instant_from_two_threads(app, world):
 
 
 def test_only_partners_in_a_couple_start(world, ctx):
-    with pytest.raises(practice.DomainError) as err:
-        practice.start_or_get(user(world.theo))
+    with pytest.raises(DomainError) as err:
+        sessions.start_or_get(user(world.theo))
     assert err.value.code == "not_a_partner"
-    with pytest.raises(practice.DomainError) as err:
-        practice.start_or_get(user(world.eve))
+    with pytest.raises(DomainError) as err:
+        sessions.start_or_get(user(world.eve))
     assert err.value.code == "not_in_couple"
 
 
@@ -162,7 +167,7 @@ def test_events_get_gap_free_seq_with_the_state(world, ctx):
                                    .order_by(SessionEvent.seq)))
     assert seqs == list(range(1, row.last_seq + 1))
     assert row.version == 3 and row.state["run"]["step"] == "suds_before"
-    assert out.ack == {"ok": True, "seq": len(practice.events_for(row, "a"))}
+    assert out.ack == {"ok": True, "seq": len(log.events_for(row, "a"))}
     assert [e["type"] for e in out.events] == ["exercise_started", "step_started"]
 
 
@@ -196,18 +201,18 @@ def test_a_stale_version_is_retried_and_loses_to_the_winner(app, world, ctx, mon
     room.ok("alice", "start_exercise", {"exercise": "greeting"})
     room.submit("alice", {"suds": 1, "connected": 5})
     room.submit("bob", {"suds": 1, "connected": 5})
-    real_load, raced = practice._load, []
+    real_load, raced = store._load, []
 
     def load_then_bob_wins(session_id, *rest):
         row = real_load(session_id, *rest)
         if not raced:
             raced.append(1)
             with app.app_context():  # another request, its own session and connection
-                practice.apply_action(user(world.bob), session_id, "b", "bob-first-1", "submit",
-                                      "choose_speaker", {"first": "me"})
+                turns.apply(world.bob, session_id, "b", "bob-first-1", "submit",
+                            "choose_speaker", {"first": "me"})
         return row
 
-    monkeypatch.setattr(practice, "_load", load_then_bob_wins)
+    monkeypatch.setattr(store, "_load", load_then_bob_wins)
     out = room.act("alice", "submit", {"first": "me"}, step="choose_speaker")
     assert out.ack["error"]["code"] == "stale_step"
     assert room.row().state["run"]["speaker"] == "b"
@@ -226,8 +231,8 @@ def test_simultaneous_submits_exactly_one_wins(app, world):
     def submit(uid, seat):
         with app.app_context():
             barrier.wait()
-            acks[seat] = practice.apply_action(db.session.get(User, uid), sid, seat, f"choose-{seat}-1",
-                                               "submit", "choose_speaker", {"first": "me"}).ack
+            acks[seat] = turns.apply(uid, sid, seat, f"choose-{seat}-1",
+                                     "submit", "choose_speaker", {"first": "me"}).ack
 
     threads = [threading.Thread(target=submit, args=a) for a in ((world.alice, "a"), (world.bob, "b"))]
     [t.start() for t in threads]
@@ -244,7 +249,7 @@ def test_ending_frees_the_couple_for_a_new_session(world, ctx):
     row = room.row()
     assert row.ended_at is not None and row.active_couple_id is None
     assert room.act("alice", "safety", {"safe": True}).ack["error"]["code"] == "session_ended"
-    fresh, created = practice.start_or_get(user(world.alice))
+    fresh, created = sessions.start_or_get(user(world.alice))
     assert created and fresh.id != room.sid
 
 
@@ -256,11 +261,11 @@ def test_a_no_to_safety_is_never_visible_to_the_other_partner(world, ctx):
     out = room.ok("alice", "safety", {"safe": False})
     assert "b" not in out.views and "therapist" in out.views
     row = room.row()
-    assert practice.events_for(row, "b") == []
-    assert "safety_concern" in [e["type"] for e in practice.events_for(row, "therapist")]
+    assert log.events_for(row, "b") == []
+    assert "safety_concern" in [e["type"] for e in log.events_for(row, "therapist")]
     bob = room.ok("bob", "safety", {"safe": True})
     # Bob's own log starts at 1 whatever Alice answered: seq gaps reveal nothing.
-    assert bob.ack["seq"] == 2 and [e["seq"] for e in practice.events_for(room.row(), "b")] == [1, 2]
+    assert bob.ack["seq"] == 2 and [e["seq"] for e in log.events_for(room.row(), "b")] == [1, 2]
 
 
 def test_a_private_pause_reason_reaches_only_its_author_and_the_therapist(world, ctx, clock):
@@ -270,7 +275,7 @@ def test_a_private_pause_reason_reaches_only_its_author_and_the_therapist(world,
     room.ok("bob", "pause", {"reason": "I need a minute"})
     row = room.row()
     def types(v):
-        return [e["type"] for e in practice.events_for(row, v)]
+        return [e["type"] for e in log.events_for(row, v)]
     assert "pause_reason" in types("b") and "pause_reason" in types("therapist")
     assert "pause_reason" not in types("a") and "paused" in types("a")
     assert room.act("alice", "submit", {"suds": 1, "connected": 5}, step="suds_before").ack["error"]["code"] == "paused"
@@ -296,12 +301,12 @@ def test_the_sweeper_fires_a_due_timer_exactly_once(world, ctx, clock):
     start_break(room)
     assert room.row().deadline_at == T0 + timedelta(minutes=20)
     clock.advance(minutes=19)
-    assert practice.due_sessions() == []
+    assert turns.due_sessions() == []
     clock.advance(minutes=1, seconds=1)
-    assert practice.due_sessions() == [room.sid]
-    fired = practice.fire_timer(room.sid)
+    assert turns.due_sessions() == [room.sid]
+    fired = turns.fire_timer(room.sid)
     assert [e["type"] for e in fired.events][:2] == ["timer_fired", "step_started"]
-    assert practice.fire_timer(room.sid) is None and practice.due_sessions() == []
+    assert turns.fire_timer(room.sid) is None and turns.due_sessions() == []
     assert room.step() == "return_check"
     assert sum(e.type == "timer_fired" for e in db.session.scalars(select(SessionEvent))) == 1
 
@@ -310,16 +315,16 @@ def test_a_stale_claim_fires_nothing(world, ctx, clock, monkeypatch):
     room = Room(world)
     start_break(room)
     clock.advance(minutes=21)
-    real_write = practice._write
+    real_write = turns._write
 
-    def someone_else_first(row, *a, **kw):  # another process bumped the version meanwhile
-        db.session.execute(practice.update(PracticeSession).where(PracticeSession.id == row.id)
+    def someone_else_first(write, *a, **kw):  # another process bumped the version meanwhile
+        db.session.execute(update(PracticeSession).where(PracticeSession.id == write.row.id)
                            .values(version=PracticeSession.version + 1),
                            execution_options={"synchronize_session": False})
-        return real_write(row, *a, **kw)
+        return real_write(write, *a, **kw)
 
-    monkeypatch.setattr(practice, "_write", someone_else_first)
-    assert practice.fire_timer(room.sid) is None
+    monkeypatch.setattr(turns, "_write", someone_else_first)
+    assert turns.fire_timer(room.sid) is None
 
 
 def test_a_due_timer_fires_before_a_late_action(world, ctx, clock):
@@ -336,14 +341,14 @@ def test_the_test_clock_cannot_be_enabled_in_production(app, monkeypatch, tmp_pa
     monkeypatch.setenv("COUPLES_CLOCK_FILE", str(tmp_path / "clock"))
     app.config["ENV_NAME"] = "production"
     with pytest.raises(RuntimeError):
-        practice.install_test_clock(app)
+        room_clock.install_test_clock(app)
     app.config["ENV_NAME"] = "development"
     app.config.pop("CLOCK", None)
-    practice.install_test_clock(app)
+    room_clock.install_test_clock(app)
     assert "CLOCK" not in app.config
     app.config["ENV_NAME"] = "test"
     (tmp_path / "clock").write_text("3600")
-    practice.install_test_clock(app)
+    room_clock.install_test_clock(app)
     assert app.config["CLOCK"]() - utcnow() > timedelta(minutes=59)
 
 
@@ -354,7 +359,7 @@ def test_a_state_stored_in_the_old_shape_keeps_working_and_is_rewritten_small(wo
     row = room.row()
     row.state = {**row.state, "v": 1, "completed": ["greeting", "needs"] * 300}
     db.session.commit()
-    snap, _ = practice.snapshot(room.row(), "a")
+    snap, _ = entering.snapshot(room.row(), "a")
     assert snap["view"]["completed"] == {"greeting": 300, "needs": 300}
     last = greeting_to_end(room)
     state = room.row().state
@@ -369,7 +374,7 @@ def test_the_transcript_is_a_fold_per_exercise(world, ctx):
     room = Room(world)
     room.safe()
     greeting_to_end(room)
-    t = practice.transcript(room.row(), "a")
+    t = transcripts.transcript(room.row(), "a")
     [seg] = t["exercises"]
     assert seg["exercise"] == "greeting" and seg["status"] == "completed"
     lines = [e["line"] for e in seg["entries"]]
@@ -468,7 +473,7 @@ def test_pairs_are_per_partner_exercise_and_measure():
                r("a", "needs", "after", 4), r("b", "needs", "after", 6),
                r("a", "greeting", "before", 1), r("a", "greeting", "before", 2),  # set aside, started again
                r("a", "greeting", "after", 2), r("a", "greeting", None, 9, "arousal")]
-    pairs = [(b["seat"], b["exercise"], b["value"], a["value"]) for b, a in views_practice.before_after_pairs(ratings)]
+    pairs = [(b["seat"], b["exercise"], b["value"], a["value"]) for b, a in progress.before_after_pairs(ratings)]
     assert pairs == [("a", "needs", 7, 4), ("b", "needs", 5, 6), ("a", "greeting", 2, 2)]
 
 
@@ -480,18 +485,18 @@ def test_presence_counts_devices_and_ignores_expired_leases(world, ctx, app):
     row = room.row()
     for sid, who, role in (("s1", world.alice, "a"), ("s2", world.alice, "a"), ("s3", world.theo, "therapist")):
         login = db.session.scalar(select(AuthSession).where(AuthSession.user_id == who))
-        practice.open_connection(sid, user(who), login.id, "proc-1")
-        practice.enter(sid, row, role)
-    assert practice.presence(room.sid) == {"a": {"online": True, "devices": 2},
+        presence.open_connection(sid, user(who), login.id, "proc-1")
+        presence.enter(sid, row, role)
+    assert presence.presence(room.sid) == {"a": {"online": True, "devices": 2},
                                            "b": {"online": False, "devices": 0},
                                            "therapist": {"observing": True, "devices": 1}}
-    db.session.execute(practice.update(practice.Connection).where(practice.Connection.sid == "s3")
+    db.session.execute(update(Connection).where(Connection.sid == "s3")
                        .values(last_seen_at=utcnow() - timedelta(hours=1)))
     db.session.commit()
-    assert practice.presence(room.sid)["therapist"]["observing"] is False
-    assert practice.purge_stale() == {room.sid}
-    assert practice.close_connection("s1") == room.sid
-    assert practice.presence(room.sid)["a"]["devices"] == 1
+    assert presence.presence(room.sid)["therapist"]["observing"] is False
+    assert presence.purge_stale() == {room.sid}
+    assert presence.close_connection("s1") == room.sid
+    assert presence.presence(room.sid)["a"]["devices"] == 1
 
 
 def test_lost_logins_and_roles_are_found(world, ctx):
@@ -499,18 +504,18 @@ def test_lost_logins_and_roles_are_found(world, ctx):
     row = room.row()
     for sid, who, role in (("sa", world.alice, "a"), ("sb", world.bob, "b"), ("st", world.theo, "therapist")):
         login = db.session.scalar(select(AuthSession).where(AuthSession.user_id == who))
-        practice.open_connection(sid, user(who), login.id, "proc-1")
-        practice.enter(sid, row, role)
-    assert practice.lost_connections("proc-1") == []
+        presence.open_connection(sid, user(who), login.id, "proc-1")
+        presence.enter(sid, row, role)
+    assert presence.lost_connections("proc-1") == []
     accounts.end_login(world.tokens["alice"], "token")
     link = db.session.scalar(select(TherapistLink))
     link.revoked_at, link.live_key = utcnow(), None
     member = db.session.scalar(select(CoupleMember).where(CoupleMember.user_id == world.bob))
     member.active_user_id, member.left_at = None, utcnow()
     db.session.commit()
-    assert sorted(practice.lost_connections("proc-1")) == [
+    assert sorted(presence.lost_connections("proc-1")) == [
         ("sa", "logged_out"), ("sb", "access_revoked"), ("st", "access_revoked")]
-    assert practice.lost_connections("another-process") == []
+    assert presence.lost_connections("another-process") == []
 
 
 # --------------------------------------------------------------------------- the HTTP API
@@ -558,7 +563,7 @@ def test_api_refuses_outsiders_and_anonymous(app, world, client):
 
 
 def test_leaving_the_couple_ends_its_live_session_with_a_logged_end(world, ctx):
-    from couples import pairing
+    from couples.pairing import service as pairing
     room = Room(world)
     pairing.leave(user(world.bob))
     session = db.session.get(PracticeSession, room.sid)
@@ -567,4 +572,4 @@ def test_leaving_the_couple_ends_its_live_session_with_a_logged_end(world, ctx):
                                .order_by(SessionEvent.seq)).all()
     assert types[-1] == "session_ended"
     # the remaining partner can still read it as history, and can start afresh only in a new couple
-    assert practice.role_in(user(world.alice), session, live=False) == "a"
+    assert sessions.role_in(user(world.alice), session, live=False) == "a"

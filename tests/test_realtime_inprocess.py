@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from couples import accounts, realtime
+from couples.accounts import service as accounts
+from couples.room import sweeper
 from couples.extensions import db, socketio
 from couples.models import Connection, User
 from test_practice_service import seed_world
@@ -82,7 +83,7 @@ def test_a_sweep_disconnects_a_socket_whose_login_expired(app, world):
         db.session.execute(AuthSession.__table__.update().where(AuthSession.user_id == world.alice,
                                                                 AuthSession.kind == "cookie").values(expires_at=utcnow()))
         db.session.commit()
-        realtime.sweep_once()
+        sweeper.sweep_once()
         assert db.session.scalar(select(Connection)) is None
     assert not sock.is_connected()
 
@@ -189,7 +190,7 @@ def test_presence_is_sent_with_no_database_transaction_open(app, world, monkeypa
 def sweeper_starts(monkeypatch):
     """Every sweeper start, recorded instead of run; this process starts with none running."""
     starts = []
-    monkeypatch.setattr(realtime, "_sweeper_pid", None)
+    monkeypatch.setattr(sweeper, "_sweeper_pid", None)
     monkeypatch.setattr(socketio, "start_background_task", lambda fn, *args: starts.append((fn, args)))
     return starts
 
@@ -224,13 +225,13 @@ def test_a_server_other_than_app_py_starts_the_sweeper_once_with_its_first_reque
     for t in requests:
         t.join()
     served_app.test_client().get("/api/v1/me")
-    assert sweeper_starts == [(realtime._sweep_forever, (served_app,))]
+    assert sweeper_starts == [(sweeper._sweep_forever, (served_app,))]
 
 
 def test_a_socket_io_handshake_as_first_request_starts_the_sweeper(served_app, sweeper_starts):
     handshake = served_app.test_client().get("/socket.io/?EIO=4&transport=polling")
     assert handshake.status_code == 200
-    assert sweeper_starts == [(realtime._sweep_forever, (served_app,))]
+    assert sweeper_starts == [(sweeper._sweep_forever, (served_app,))]
 
 
 def test_apps_built_by_create_app_alone_never_start_a_sweeper(app, world, sweeper_starts):

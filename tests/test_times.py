@@ -1,7 +1,7 @@
 """How pages show a moment without JavaScript: a <time> in UTC that says so (couples/times.py)."""
 from datetime import date, datetime, timedelta, timezone
 
-from couples.times import utc_text, when
+from couples.web.times import utc_text, when
 
 AT = datetime(2026, 11, 27, 14, 5, 30, 123456, tzinfo=timezone.utc)
 

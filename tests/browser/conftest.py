@@ -22,7 +22,7 @@ PASSWORD = "browser-test-password-1"
 def seed_people(app, count: int) -> dict:
     """`count` couples of two partners, each couple linked to the one therapist (Dr Robin Lee)
     through the pairing service; returns the emails and the password they share."""
-    from couples import accounts
+    from couples.accounts import service as accounts
     from couples.extensions import db
     from support.people import pair_and_link
     out = {"password": PASSWORD, "couples": []}

@@ -21,7 +21,8 @@ import requests
 from hypothesis import HealthCheck, Phase, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from couples import create_app, realtime
+from couples import create_app
+from couples.room import sweeper
 from couples.extensions import db, socketio
 from couples.models import utcnow
 from support import checks
@@ -231,7 +232,7 @@ class LiveEqualsReloaded(RuleBasedStateMachine):
         STATS["clock_jumps"] += 1
         self.clock.at += timedelta(minutes=minutes)
         with self.app.app_context():
-            realtime.sweep_once()
+            sweeper.sweep_once()
             db.session.remove()
         self._drain_all()
 

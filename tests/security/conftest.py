@@ -1,10 +1,6 @@
 """Fixtures of the security suites (helpers live in secworld.py)."""
 import pytest
 
-# Until create_app imports them itself, register the privacy routes here: the blueprints accept
-# new routes only before the first app is built, and conftest files load before any test runs.
-import couples.api_privacy  # noqa: F401,E402
-import couples.views_privacy  # noqa: F401,E402
 from couples.extensions import db
 from secworld import build_world
 from support.people import PASSWORD, pair_and_link, register_people, tokens_for

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from couples import accounts, create_app
+from couples import create_app
+from couples.accounts import service as accounts
 from couples.extensions import db
 from couples.models import (AuditEntry, ClientAction, Couple, CoupleMember, PracticeSession,
                             SessionEvent, TherapistLink, User, utcnow)

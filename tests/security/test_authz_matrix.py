@@ -17,7 +17,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from couples.extensions import REFUSED_EVENT, RESERVED_EVENTS, db, socketio
+from couples.extensions import db, socketio
+from couples.room.packets import REFUSED_EVENT, RESERVED_EVENTS
 from couples.models import Connection
 from couples.models import (AuditEntry, Couple, CoupleMember, Invitation, PracticeSession,
                             SessionEvent, TherapistLink, TherapistNote)

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from couples import ratelimit, realtime
-from couples.extensions import REFUSED_EVENT, RESERVED_EVENTS, socketio
+from couples.room import ratelimit
+from couples.extensions import socketio
+from couples.room.packets import REFUSED_EVENT, RESERVED_EVENTS
 from fuzzkit import BAD_RATINGS, BAD_TEXT, DEEP, EXTRA_KEYS, any_body, json_values
 from secworld import SUMMARY
 

@@ -6,7 +6,8 @@ import threading
 import pytest
 from sqlalchemy import delete, select, update
 
-from couples import audit, cli_privacy, practice
+from couples.privacy import audit, cli as cli_privacy
+from couples.room import sessions, turns
 from couples.extensions import db
 from couples.models import AuditEntry, PracticeSession, SessionEvent, User
 
@@ -17,9 +18,9 @@ def _act(world, who, kind, data):
     """A partner's action, applied through the practice service (as the socket handler does)."""
     with world.app.app_context():
         user = db.session.get(User, world.users[who])
-        session = practice.find(world.targets["partner"].session)
+        session = sessions.find(world.targets["partner"].session)
         seat = "a" if who == "partner" else "b"
-        out = practice.apply_action(user, session.id, seat, None, kind, None, data)
+        out = turns.apply(user.id, session.id, seat, None, kind, None, data)
         assert out.ack["ok"], out.ack
         db.session.remove()
 

@@ -298,7 +298,7 @@ def test_login_throttling_per_address_and_per_account(throttled):
 
 def _age(world, actor, **changes):
     """Move a login's clocks into the past (the fake clock is the database row)."""
-    from couples.accounts import _digest
+    from couples.accounts.service import _digest
     with world.app.app_context():
         for secret in (world.cookies[actor], world.tokens[actor]):
             db.session.execute(update(AuthSession).where(AuthSession.secret_hash == _digest(secret)).values(**changes))
@@ -326,7 +326,7 @@ def test_absolute_timeout_ends_logins_and_tokens(fresh):
 
 
 def test_absolute_lifetime_of_a_browser_login_is_twelve_hours(fresh):
-    from couples.accounts import _digest
+    from couples.accounts.service import _digest
     with fresh.app.app_context():
         row = db.session.scalar(db.select(AuthSession).where(AuthSession.secret_hash == _digest(fresh.cookies["partner"])))
         assert timedelta(hours=11, minutes=59) < row.expires_at - row.created_at <= timedelta(hours=12, minutes=1)

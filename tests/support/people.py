@@ -20,14 +20,14 @@ def role_of(name: str) -> str:
 def register_people(names, *, tag: str | None = None, password=PASSWORD) -> dict:
     """Accounts by first name, in an app context: name@example.com, or name.tag@example.com so
     that one database can hold many worlds. Returns the User rows by name."""
-    from couples import accounts
+    from couples.accounts import service as accounts
     return {n: accounts.register(f"{n}.{tag}@example.com" if tag else f"{n}@example.com", password,
                                  n.title(), role_of(n)) for n in names}
 
 
 def tokens_for(users: dict) -> dict:
     """A bearer token for each User, by name (in an app context)."""
-    from couples import accounts
+    from couples.accounts import service as accounts
     return {n: accounts.start_login(u, "token") for n, u in users.items()}
 
 
@@ -67,7 +67,7 @@ def seed_session(app, url: str, names=("alice", "bob", "theo")):
 def pair_and_link(a, b, therapist):
     """Through the pairing service, as the product does it: a creates the couple and invites b,
     b joins, a invites the therapist, both consent. Call in an app context."""
-    from couples import pairing
+    from couples.pairing import service as pairing
     pairing.create_couple(a)
     pairing.join(b, pairing.new_invitation(a).code)
     link = pairing.invite_therapist(a, email=therapist.email)

@@ -1,14 +1,16 @@
 """HTML pages for privacy: who can see and who viewed our sessions, export, delete account."""
 import json
 
-from flask import Response, render_template, request, session
+from flask import Blueprint, Response, render_template, request, session
 from flask_login import current_user, login_required, logout_user
 from marshmallow import ValidationError
 
-from . import access, pairing, privacy
-from .auth import form_errors, form_input
-from .errors import DomainError
-from .views import bp
+from ..errors import DomainError
+from ..pairing import service as pairing
+from ..web.forms import form_errors, form_input
+from . import service as privacy
+
+bp = Blueprint("privacy", __name__)
 
 
 @bp.get("/privacy")
@@ -49,7 +51,3 @@ def privacy_delete():
     preview = privacy.deletion_preview(current_user)
     return render_template("privacy/delete.html", preview=preview, errors=errors,
                            phrase=privacy.CONFIRM_PHRASE), status
-
-
-def linked(user):  # pragma: no cover - kept small for templates
-    return access.linked_couple_ids(user)

@@ -12,9 +12,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
-from .errors import DomainError
-from .extensions import db
-from .models import AuthSession, User, new_code, utcnow
+from ..errors import DomainError
+from ..extensions import db
+from ..models import AuthSession, User, new_code, utcnow
 
 # Computed once so that a login for an unknown email costs as much as for a known one.
 _DUMMY_HASH: dict[tuple, str] = {}
@@ -122,8 +122,9 @@ def end_login(secret: str | None, kind: str = "cookie") -> None:
         return
     row = db.session.scalar(select(AuthSession).where(AuthSession.secret_hash == _digest(secret)))
     if row is not None and row.revoked_at is None:
+        from ..room import presence  # the room reads logins through this module
         row.revoked_at = utcnow()
         user_id = row.user_id
+        presence.audience_changed(login_id=row.id)
         db.session.commit()
-        from . import practice  # practice reads logins through this module
-        practice.cut_lost_sockets([user_id])
+        presence.cut_lost_sockets([user_id])

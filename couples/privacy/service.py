@@ -22,10 +22,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from . import access, accounts, audit, pairing
-from .errors import DomainError
-from .extensions import db
-from .models import (AuditEntry, AuthSession, Couple, CoupleMember, Invitation, PracticeSession,
+from .. import access
+from ..accounts import service as accounts
+from ..errors import DomainError
+from ..extensions import db
+from ..pairing import service as pairing
+from . import audit
+from ..models import (AuditEntry, AuthSession, Couple, CoupleMember, Invitation, PracticeSession,
                      SessionEvent, TherapistLink, TherapistNote, User, utcnow)
 
 CONFIRM_PHRASE = "delete my account"
@@ -71,7 +74,7 @@ def _login(row: AuthSession) -> dict:
 
 
 def _couple(member: CoupleMember) -> dict:
-    from . import practice
+    from ..room import log  # the room's log, read as this partner sees it
     couple = member.couple
     others = [m for m in couple.members if m.id != member.id]
     sessions = db.session.scalars(select(PracticeSession).where(PracticeSession.couple_id == couple.id)
@@ -87,7 +90,7 @@ def _couple(member: CoupleMember) -> dict:
                         for i in db.session.scalars(select(Invitation).where(
                             Invitation.couple_id == couple.id, Invitation.created_by_id == member.user_id))],
         "sessions": [{"id": s.public_id, "created_at": _iso(s.created_at), "ended_at": _iso(s.ended_at),
-                      "events": practice.events_for(s, member.seat)} for s in sessions],
+                      "events": log.events_for(s, member.seat)} for s in sessions],
     }
 
 
@@ -179,9 +182,10 @@ def delete_account(user: User, password: str, confirm: str) -> None:
     user.therapist_code = None
     user.deleted_at = now
     audit.record(user, "account_deleted", None, f"user:{user.id}")
+    from ..room import presence
+    presence.audience_changed(user_id=user.id)
     db.session.commit()
-    from . import practice
-    practice.cut_lost_sockets([user.id])
+    presence.cut_lost_sockets([user.id])
 
 
 def _erase_private_events(user: User) -> None:

@@ -1,6 +1,6 @@
-"""JSON text on the hot path: orjson writes it (the three updates of a turn, the state and events
-of its write) several times faster than the standard library. What orjson refuses to write
-(a lone surrogate echoed back in an error) is written by the standard library instead.
+"""JSON text on the hot path, written by orjson (several times faster than the standard library)
+where it can; what orjson refuses (a lone surrogate echoed back in an error) is written by the
+standard library. Off: COUPLES_PERF_OFF=orjson.
 
 Reading stays with the standard library (engineio.json, which also refuses huge integers): a
 client's message is small, and orjson would reject a lone surrogate while decoding the packet,
@@ -10,12 +10,16 @@ import json
 import orjson
 from engineio import json as _engineio_json
 
+from . import enabled
+
 
 def dumps(obj, **kwargs) -> str:
-    try:
-        return orjson.dumps(obj).decode()
-    except (orjson.JSONEncodeError, TypeError):
-        return json.dumps(obj, **kwargs)
+    if enabled("orjson"):
+        try:
+            return orjson.dumps(obj).decode()
+        except (orjson.JSONEncodeError, TypeError):
+            pass
+    return json.dumps(obj, **kwargs)
 
 
 class PacketJSON:

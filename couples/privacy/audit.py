@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, text
 
-from .extensions import db
-from .models import AuditEntry, utcnow
+from ..extensions import db
+from ..models import AuditEntry, utcnow
 
 GENESIS = "0" * 64
 
@@ -71,6 +71,14 @@ def record(actor, action: str, couple_id: int | None = None, subject: str | None
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def therapist_read(user, role: str, session, action: str, detail: dict | None = None) -> None:
+    """A therapist's read of a couple's session is recorded (and committed); partners' are not."""
+    if role != "therapist":
+        return
+    record(user, action, session.couple_id, f"session:{session.public_id}", detail)
+    db.session.commit()
 
 
 @dataclass

@@ -3,42 +3,21 @@
 Transport only: each view parses the form with a schema, calls `pairing`, then redirects with a
 flash message (post/redirect/get) or shows the page again with the errors beside the fields.
 """
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from markupsafe import Markup
 from marshmallow import ValidationError
 
-from . import pairing
-from .auth import form_errors, form_input
-from .errors import DomainError
+from ..errors import DomainError
+from ..web.forms import form_errors, form_input
+from . import service as pairing
 from .schemas import JoinSchema, TherapistInviteSchema
 
-bp = Blueprint("views", __name__)
-
-
-@bp.app_context_processor
-def template_helpers():
-    return {"has_endpoint": lambda name: name in current_app.view_functions}
-
-
-@bp.app_template_filter("bdi")
-def bdi(text) -> Markup:
-    """`text` escaped inside `<bdi>`, for a name or a person's words within a sentence built in an
-    expression (templates write `<bdi>{{ name }}</bdi>` directly): a right-to-left name, or an old
-    one holding a direction override, then cannot reorder the words around it."""
-    return Markup("<bdi>{}</bdi>").format(text)
-
-
-@bp.app_template_filter("isolate")
-def isolate(text) -> str:
-    """`text` between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE: `<bdi>` for plain-text
-    places that cannot hold an element, such as the page's `<title>`."""
-    return f"\u2068{text}\u2069"
+bp = Blueprint("pairing", __name__)
 
 
 @bp.get("/")
 def index():
-    return redirect(url_for("views.dashboard" if current_user.is_authenticated else "auth.login"))
+    return redirect(url_for("pairing.dashboard" if current_user.is_authenticated else "accounts.login"))
 
 
 @bp.get("/dashboard")
@@ -54,7 +33,7 @@ def render_dashboard(form: str | None = None, errors: dict | None = None, values
         return render_template("dashboard_therapist.html",
                                couples=pairing.therapist_couples(current_user)), status
     state = pairing.couple_status(current_user)
-    invite_url = (url_for("views.join_page", code=state.invitation.code, _external=True)
+    invite_url = (url_for("pairing.join_page", code=state.invitation.code, _external=True)
                   if state.invitation else None)
     return render_template("dashboard.html", state=state, invite_url=invite_url, form=form,
                            errors=errors or {}, values=values or {}), status
@@ -68,7 +47,7 @@ def _done(action, message: str):
         flash(err.message, "error")
     else:
         flash(message, "success")
-    return redirect(url_for("views.dashboard"), 303)
+    return redirect(url_for("pairing.dashboard"), 303)
 
 
 def _filled(*names: str) -> dict:
@@ -106,7 +85,7 @@ def join():
             return render_template("join.html", code=values.get("code", ""), errors=form_errors(err)), status
         return render_dashboard("join", form_errors(err), values, status)
     flash("You have joined your partner.", "success")
-    return redirect(url_for("views.dashboard"), 303)
+    return redirect(url_for("pairing.dashboard"), 303)
 
 
 @bp.route("/couple/leave", methods=["GET", "POST"])
@@ -127,7 +106,7 @@ def invite_therapist():
     except (ValidationError, DomainError) as err:
         return render_dashboard("therapist", form_errors(err), values, getattr(err, "status", 422))
     flash("Therapist invited. They can see your couple once both of you have agreed.", "success")
-    return redirect(url_for("views.dashboard"), 303)
+    return redirect(url_for("pairing.dashboard"), 303)
 
 
 @bp.post("/couple/therapists/<int:link_id>/consent")

@@ -14,10 +14,11 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import access, audit
-from .errors import DomainError
-from .extensions import db
-from .models import Couple, CoupleMember, Invitation, TherapistLink, User, new_code, utcnow
+from .. import access
+from ..errors import DomainError
+from ..extensions import db
+from ..models import Couple, CoupleMember, Invitation, TherapistLink, User, new_code, utcnow
+from ..privacy import audit
 
 
 # --- refusals, with their stable codes ------------------------------------------------------
@@ -172,8 +173,8 @@ def join(user: User, code: str) -> Couple:
 def leave(user: User) -> Couple:
     """End the couple for both partners; its history stays readable by each of them."""
     member = _require_membership(user)
-    from . import practice  # practice imports access, which pairing's callers also use
-    practice.end_for_couple(user, member.seat, member.couple_id)
+    from ..room import presence, turns  # the room reads couples; the couple ends its room
+    turns.end_for_couple(user, member.seat, member.couple_id)
     couple, now = member.couple, utcnow()
     couple.ended_at, couple.ended_by_id = now, user.id
     for seat in couple.members:
@@ -186,8 +187,9 @@ def leave(user: User) -> Couple:
         link.revoked_at, link.revoked_by_id, link.live_key = now, user.id, None
         affected.append(link.therapist_id)
     audit.record(user, "couple_ended", couple.id)
+    presence.audience_changed(couple_id=couple.id)
     db.session.commit()
-    practice.cut_lost_sockets(affected)
+    presence.cut_lost_sockets(affected)
     return couple
 
 
@@ -255,12 +257,13 @@ def consent(user: User, link_id: int) -> TherapistLink:
 
 def revoke(user: User, link_id: int) -> TherapistLink:
     """Either partner ends a therapist's access, at once."""
+    from ..room import presence
     _member, link = _own_link(user, link_id)
     link.revoked_at, link.revoked_by_id, link.live_key = utcnow(), user.id, None
     audit.record(user, "therapist_revoked", link.couple_id, f"user:{link.therapist_id}")
+    presence.audience_changed(couple_id=link.couple_id)
     db.session.commit()
-    from . import practice
-    practice.cut_lost_sockets([link.therapist_id])  # their open room closes before this returns
+    presence.cut_lost_sockets([link.therapist_id])  # their open room closes before this returns
     return link
 
 

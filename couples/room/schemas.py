@@ -1,11 +1,11 @@
-"""marshmallow schemas for every practice socket payload and API body (unknown keys rejected).
+"""marshmallow schemas for every socket payload and the sessions API body (unknown keys rejected).
 
 A step's own input (`data`) is validated by the exercise engine against the step's schema.
 """
 from marshmallow import fields, validate
 
-from .fields import StrictSchema
-from .practice import USER_KINDS
+from ..fields import StrictSchema
+from .turns import USER_KINDS
 
 CLIENT_ID = validate.Regexp(r"^[A-Za-z0-9_-]{8,64}$", error="8 to 64 letters, digits, _ or -.")
 PUBLIC_ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,36}$", error="Not a session id.")
@@ -39,8 +39,3 @@ class LeaveSchema(StrictSchema):
 
 class StartSessionBody(StrictSchema):
     """POST /api/v1/sessions takes no fields (the couple is the caller's own)."""
-
-
-class EventsQuery(StrictSchema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))

@@ -1,0 +1,1 @@
+"""Pairing: couples, invitations, consent and therapist links (service, schemas, pages, API)."""

@@ -1,0 +1,112 @@
+"""The review pages: a session's transcript, the progress page, and the therapist's couples and notes.
+
+Transport only: each page asks access.py (through room.sessions) who the caller is, reads the
+log, and renders.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import access
+from ..errors import DomainError
+from ..extensions import db
+from ..models import Couple, PracticeSession, TherapistNote
+from ..privacy import audit
+from ..room import log, sessions
+from ..room.views import notes_of
+from .progress import MEASURES, progress_data, ratings_of
+from .transcripts import transcript_segments
+
+bp = Blueprint("review", __name__)
+NOTE_MAX = 4000
+
+
+@bp.get("/sessions/<public_id>/transcript")
+@login_required
+def transcript_page(public_id):
+    """The readable transcript, per exercise, with the ratings charted."""
+    session = sessions.find(public_id)
+    role = sessions.role_in(current_user, session, live=False)
+    events = log.events_for(session, role)
+    if role == "therapist":
+        audit.record(current_user, "transcript_read", session.couple_id, f"session:{public_id}")
+        db.session.commit()
+    names = sessions.partner_names(session.couple)
+    return render_template("practice/transcript.html", session=session, role=role, partners=names,
+                           segments=transcript_segments(events, names, role),
+                           ratings=ratings_of(events, session.created_at), measures=MEASURES,
+                           notes=notes_of(session) if role == "therapist" else [])
+
+
+@bp.get("/progress")
+@login_required
+def progress():
+    """Both partners' ratings through each session, and distress, connection and exercises by week."""
+    if current_user.is_therapist:
+        return redirect(url_for("review.therapist_home"))
+    data = progress_data(sessions.sessions_for(current_user),
+                          lambda s: access.role_for(current_user, s.couple, live=False))
+    return render_template("practice/progress.html", **data)
+
+
+# --------------------------------------------------------------------------- therapists
+
+
+@bp.get("/therapist")
+@login_required
+def therapist_home():
+    """The consented couples, their sessions live now, and their past sessions."""
+    _require_therapist()
+    couples = []
+    for couple_id in access.linked_couple_ids(current_user):
+        couple = db.session.get(Couple, couple_id)
+        theirs = list(db.session.scalars(select(PracticeSession).where(
+            PracticeSession.couple_id == couple_id).order_by(PracticeSession.id.desc())))
+        couples.append({"couple": couple, "names": sessions.partner_names(couple), "sessions": theirs,
+                        "live": [s for s in theirs if s.ended_at is None]})
+    return render_template("therapist/home.html", couples=couples)
+
+
+@bp.get("/therapist/couples/<int:couple_id>")
+@login_required
+def therapist_couple(couple_id):
+    """One consented couple's progress, as the partners see it on their own progress page."""
+    _require_therapist()
+    couple = db.session.get(Couple, couple_id)
+    if couple is None or access.role_for(current_user, couple, live=False) != "therapist":
+        raise DomainError("forbidden", "You do not have access to this couple.", 403)
+    audit.record(current_user, "progress_read", couple_id, f"couple:{couple_id}")
+    db.session.commit()
+    theirs = list(db.session.scalars(select(PracticeSession).where(
+        PracticeSession.couple_id == couple_id).order_by(PracticeSession.id.desc())))
+    data = progress_data(theirs, lambda s: "therapist")
+    data["names"] = sessions.partner_names(couple)
+    return render_template("therapist/couple.html", couple=couple, **data)
+
+
+@bp.post("/sessions/<public_id>/notes")
+@login_required
+def add_note(public_id):
+    """A therapist's private note on a session; partners never see notes."""
+    _require_therapist()
+    session = sessions.find(public_id)
+    if sessions.role_in(current_user, session, live=False) != "therapist":
+        abort(403)
+    body = (request.form.get("body") or "").strip()
+    back = (url_for("room.practice_room", public_id=public_id) if request.form.get("back") == "room"
+            else url_for("review.transcript_page", public_id=public_id))
+    if not body or len(body) > NOTE_MAX:
+        flash(f"A note needs some text (at most {NOTE_MAX} characters).", "error")
+        return redirect(back + "#notes", 303)
+    db.session.add(TherapistNote(session_id=session.id, therapist_id=current_user.id, body=body))
+    audit.record(current_user, "note_added", session.couple_id, f"session:{public_id}")
+    db.session.commit()
+    flash("Note saved. Only you can see it.", "success")
+    return redirect(back + "#notes", 303)
+
+
+def _require_therapist():
+    if not current_user.is_therapist:
+        raise DomainError("forbidden", "This page is for therapists.", 403)

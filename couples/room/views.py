@@ -1,0 +1,97 @@
+"""The practice pages: start or rejoin the couple's session, and the live room itself.
+
+Transport only. The live room runs in the browser (static/js/room.js) over the Socket.IO protocol
+in docs/protocol.md; the page gives it its configuration (ids, names, the step catalogue).
+"""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import access
+from ..errors import DomainError
+from ..exercises import engine
+from ..extensions import db
+from ..models import TherapistNote
+from ..review.progress import MEASURES
+from . import sessions
+
+bp = Blueprint("room", __name__)
+
+
+@bp.get("/practice")
+@login_required
+def practice_home():
+    """Start or rejoin the couple's session; past sessions below."""
+    if current_user.is_therapist:
+        return redirect(url_for("review.therapist_home"))
+    member = access.active_membership(current_user)
+    mine = sessions.sessions_for(current_user)
+    active = next((s for s in mine if s.ended_at is None and member
+                   and s.couple_id == member.couple_id), None)
+    past = [s for s in mine if s.ended_at is not None]
+    return render_template("practice/home.html", member=member, active=active, past=past,
+                           exercises=engine.exercise_list())
+
+
+@bp.post("/practice")
+@login_required
+def practice_start():
+    try:
+        session, _ = sessions.start_or_get(current_user)
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(url_for("room.practice_home"), 303)
+    return redirect(url_for("room.practice_room", public_id=session.public_id), 303)
+
+
+@bp.get("/practice/<public_id>")
+@login_required
+def practice_room(public_id):
+    """The live room: partners act in it, a consented therapist observes it read-only."""
+    session = sessions.find(public_id)
+    if session is not None and session.ended_at is not None:
+        return redirect(url_for("review.transcript_page", public_id=public_id))
+    role = sessions.role_in(current_user, session, live=True)
+    return render_template("practice/room.html", session=session, role=role,
+                           partners=sessions.partner_names(session.couple), config=_room_config(session, role),
+                           notes=notes_of(session) if role == "therapist" else [])
+
+
+def notes_of(session) -> list:
+    """The current therapist's own private notes on a session."""
+    return list(db.session.scalars(select(TherapistNote).where(
+        TherapistNote.session_id == session.id, TherapistNote.therapist_id == current_user.id)
+        .order_by(TherapistNote.id)))
+
+
+# --------------------------------------------------------------------------- room config
+
+
+def _room_config(session, role) -> dict:
+    """What room.js needs besides the socket: ids, names, and every step's title and labels."""
+    interrupt = next((e for e in engine.EXERCISES.values() if e.interrupts), None)
+    call = interrupt.step(interrupt.first) if interrupt else None
+    return {"session_id": session.public_id, "role": role, "partners": sessions.partner_names(session.couple),
+            "me": current_user.display_name,
+            "transcript_url": url_for("review.transcript_page", public_id=session.public_id),
+            "home_url": url_for("review.therapist_home" if role == "therapist" else "room.practice_home"),
+            "login_url": url_for("accounts.login", next=request.path),
+            "steps": _step_catalogue(), "measures": MEASURES,
+            "started_at": session.created_at.isoformat(),
+            "timeout_call": engine.describe(call.schema) if call else None}
+
+
+def _step_catalogue() -> dict:
+    """exercise -> {title, steps: {step: {title, labels: {field: label}, options: {...}}}}."""
+    out = {}
+    for ex in engine.EXERCISES.values():
+        steps = {}
+        for name in ex._order:
+            step = ex.step(name)
+            fields = engine.describe(step.schema) + (engine.describe(step.log) if step.log else [])
+            steps[name] = {"title": step.title or name.replace("_", " ").capitalize(),
+                           "labels": {f["name"]: f["label"] for f in fields},
+                           "kinds": {f["name"]: f["kind"] for f in fields},
+                           "options": {f["name"]: f["labels"] for f in fields if f.get("labels")}}
+        out[ex.key] = {"title": ex.title, "steps": steps}
+    return out

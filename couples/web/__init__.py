@@ -1,0 +1,1 @@
+"""Transport shared by every feature: the API plumbing, forms, template filters, headers."""
