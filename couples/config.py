@@ -88,16 +88,14 @@ def engine_options(url: str) -> dict:
         # its turn for one of the 30, which the database could not serve faster anyway.
         "pool_size": int(os.environ.get("COUPLES_DB_POOL_SIZE", "30")),
         "max_overflow": int(os.environ.get("COUPLES_DB_MAX_OVERFLOW", "0")), "pool_timeout": 5,
-        # Server-side prepared statements for every turn's two statements (database.Prepared);
+        # Server-side prepared statements for the hot statements (perf/prepared.py);
         # COUPLES_DB_PREPARE=0 behind a pooler that shares connections per transaction.
         "execution_options": {"couples_prepare": os.environ.get("COUPLES_DB_PREPARE", "1") == "1"},
         "connect_args": {
             "connect_timeout": 5,
             "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3,
             "tcp_user_timeout": 10000,  # a real partition: give up on unacknowledged sends
-            # The turn's prepared statements (perf/prepared.py) always run their generic plan:
-            # PostgreSQL's default re-plans the first executions and may keep doing so.
-            "options": f"-c statement_timeout={statement_ms} -c lock_timeout=5000 -c plan_cache_mode=force_generic_plan",
+            "options": f"-c statement_timeout={statement_ms} -c lock_timeout=5000",
         },
     }
 

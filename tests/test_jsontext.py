@@ -1,4 +1,4 @@
-"""jsontext: orjson writes the JSON text of packets and writes; what it cannot write still goes out."""
+"""perf.jsontext: orjson writes the JSON text of packets and writes; what it cannot write still goes out."""
 import json
 
 import pytest

@@ -1,5 +1,6 @@
 """Server-side prepared statements for the few statements every turn runs (PostgreSQL), and
-running one of them alone, straight through the driver. Off: COUPLES_DB_PREPARE=0."""
+running one of them alone, straight through the driver. Off: COUPLES_PERF_OFF=prepared (or
+COUPLES_DB_PREPARE=0, behind a pooler that shares connections per transaction)."""
 import collections
 import re
 
@@ -7,6 +8,8 @@ from sqlalchemy import column, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import NullType
+
+from . import enabled
 
 _PLAN_CHANGED = "0A000"  # feature_not_supported: "cached plan must not change result type"
 
@@ -31,7 +34,7 @@ class Prepared:
         self.name, self.statement, self._pg, self._rows = name, statement, None, {}
 
     def execute(self, conn: Connection, params: dict):
-        if conn.dialect.name != "postgresql" or not conn.get_execution_options().get("couples_prepare", True):
+        if not self._on(conn.dialect.name, conn.get_execution_options()):
             return conn.execute(self.statement, params)
         prepare, execute, constants, _ = self._pg or self._compile(conn.dialect)
         ready = conn.connection.info.setdefault("couples_prepared", set())
@@ -54,7 +57,11 @@ class Prepared:
             raise
 
     def can_run_alone(self, engine: Engine) -> bool:
-        return engine.dialect.name == "postgresql" and engine.get_execution_options().get("couples_prepare", True)
+        return self._on(engine.dialect.name, engine.get_execution_options())
+
+    @staticmethod
+    def _on(dialect: str, options) -> bool:
+        return dialect == "postgresql" and options.get("couples_prepare", True) and enabled("prepared")
 
     def run_alone(self, engine: Engine, params: dict, all_rows: bool = False):
         """Run the statement by itself on a pooled connection of its own, in autocommit mode,

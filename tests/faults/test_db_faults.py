@@ -124,7 +124,7 @@ def _verify(name, pg_url, server, pid, w, peers, driver, watch, ok_after, extra=
 
 
 def _no_unclear_errors(unclear):
-    """DEFECT 1 (fixed in couples/realtime.py): an outage used to be acked as server_error."""
+    """DEFECT 1 (fixed in couples/room/sockets.py): an outage used to be acked as server_error."""
     assert not unclear, f"a database outage was acknowledged as {unclear}, not as 'unavailable'"
 
 

@@ -79,7 +79,7 @@ HTTP = {
     ("GET", "/api/v1/therapist/couples/<int:couple_id>"): ("401 403 403 200 403 403 403", "", None),
 }
 
-# Routes added by the privacy features (couples/api_privacy.py, couples/views_privacy.py).
+# The privacy feature's routes (couples/privacy/).
 HTTP.update({
     ("GET", "/privacy"): ("L 200 200 200 200 200 200", "", None),
     ("GET", "/privacy/export"): ("L 200 200 200 200 200 200", "", None),

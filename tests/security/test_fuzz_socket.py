@@ -1,7 +1,7 @@
 """Bad input on every socket event (hypothesis): each case gets the error ack
 {ok: false, error: {code, message, fields}}, never server_error, the other partner's connection
 is untouched and hears nothing, and the stored data stays as it was. Also: the per-connection
-rate limit (couples/ratelimit.py)."""
+rate limit (couples/room/ratelimit.py)."""
 import uuid
 
 import pytest
