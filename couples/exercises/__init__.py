@@ -1,4 +1,5 @@
-"""Structured exercises: one engine (engine.py) and declarative definitions, one per module.
+"""Structured exercises: one pure engine (public API in engine.py) and declarative definitions,
+one per module (greeting.py, timeout.py, needs.py).
 
 Importing this package registers the built-in exercises in engine.EXERCISES.
 """

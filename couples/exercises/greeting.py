@@ -3,8 +3,10 @@
 The engine adds around these steps: check-in from both (distress + how connected), who goes
 first, and check-out from both (distress + how connected).
 """
-from .engine import (LISTENER, SPEAKER, Exercise, Step, StrictSchema, choice, rating, register,
-                     schema, text)
+from couples.fields import StrictSchema
+
+from .declarations import LISTENER, SPEAKER, Exercise, Step, register
+from .inputs import choice, rating, schema, text
 
 
 class Options(StrictSchema):

@@ -7,8 +7,10 @@ MAX_LOOPS answers, then "to revisit"). After the follow-up date, round 1 offers 
 """
 from marshmallow import ValidationError, validates_schema
 
-from .engine import (EITHER, FINISH, LISTENER, SPEAKER, Exercise, Step, StrictSchema, Swap,
-                     choice, date, date_within, feeling, register, schema, text)
+from couples.fields import StrictSchema
+
+from .declarations import EITHER, FINISH, LISTENER, SPEAKER, Exercise, Step, Swap, register
+from .inputs import choice, date, date_within, feeling, schema, text
 
 MAX_LOOPS = 3
 

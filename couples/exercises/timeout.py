@@ -10,9 +10,10 @@ Agreeing: each proposes minutes and the longer wins (nobody is rushed back). Nex
 chooses; if they differ the more careful one wins (reschedule > switch > resume).
 """
 
-from .engine import (BOTH, CALLER, EITHER, FINISH, NOBODY, OTHER, Exercise, Step, StrictSchema,
-                     boolean, choice, date, date_within, feeling, minutes, rating, register,
-                     schema, text)
+from couples.fields import StrictSchema
+
+from .declarations import BOTH, CALLER, EITHER, FINISH, NOBODY, OTHER, Exercise, Step, register
+from .inputs import boolean, choice, date, date_within, feeling, minutes, rating, schema, text
 
 SUGGESTIONS = (
     "Breathe slowly: in for 4, out for 6, for a few minutes.",

@@ -1,0 +1,23 @@
+"""The private safety question asked before anything starts: its input, the texts partners get,
+and the phase a viewer is shown, chosen so that nobody learns who said no before answering."""
+from __future__ import annotations
+
+from .declarations import PARTNERS
+from .inputs import boolean, schema
+
+SafetySchema = schema("safety_schema", safe=boolean("It feels safe to do this together now"))
+
+QUESTION = ("Before anything starts, a private question, just for you: does it feel safe to do "
+            "this together right now? Your answer is never shown to your partner.")
+
+WAITING = "Thank you. Your answer is private. Waiting for your partner's answer."
+
+NOT_TODAY = ("Today is not the right day for a joint exercise, and that is fine. "
+             "Your therapist can help you decide what comes next.")
+
+
+def phase_for(s, viewer):
+    phase = s["phase"]
+    if phase == "hold" and viewer in PARTNERS and s["safety"][viewer] is None:
+        return "safety"  # never tell someone who has not answered that the other said no
+    return phase
