@@ -12,15 +12,20 @@ export FLASK_APP := app
 run: install vendor migrate ## install, migrate and serve on http://127.0.0.1:5000 (SQLite)
 	$(PY) app.py
 
+# The build tools too: venv seeds an old setuptools (65.5 on Python 3.11, with known CVEs);
+# the install steps upgrade them in a venv made before this rule, as well.
+BUILD_TOOLS := pip "setuptools>=78.1.1" wheel
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade $(BUILD_TOOLS)
 
-$(VENV)/.installed: pyproject.toml | $(PY)
+$(VENV)/.installed: pyproject.toml Makefile | $(PY)
+	$(PY) -m pip install -q --upgrade $(BUILD_TOOLS)
 	$(PY) -m pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(PY)
+$(VENV)/.installed-test: pyproject.toml Makefile | $(PY)
+	$(PY) -m pip install -q --upgrade $(BUILD_TOOLS)
 	$(PY) -m pip install -q -e '.[test,gevent]'
 	touch $(VENV)/.installed $@
 

@@ -21,6 +21,7 @@ ADVISORIES = {
     "jinja2": ("3.1.6", "CVE-2025-27516: sandbox breakout through |attr"),
     "python-engineio": ("3.9.0", "CVE-2019-13611: no Origin check (cross-site WebSocket hijacking)"),
     "flask-socketio": ("4.2.0", "cross-origin WebSocket connections accepted"),
+    "setuptools": ("78.1.1", "CVE-2024-6345 (code execution via package URLs), CVE-2025-47273 (path traversal)"),
 }
 
 
