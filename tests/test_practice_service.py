@@ -378,7 +378,10 @@ def test_the_transcript_is_a_fold_per_exercise(world, ctx):
     [seg] = t["exercises"]
     assert seg["exercise"] == "greeting" and seg["status"] == "completed"
     lines = [e["line"] for e in seg["entries"]]
-    assert any("Alice (Greeting): greeting: Hi love" == line for line in lines)
+    # Labels, not raw keys: the same answers as the transcript page (review/vocabulary.py).
+    assert "Alice (Greeting): Your greeting: Hi love" in lines
+    assert "Bob (Check-in): Distress: 2; Connection: 7" in lines
+    assert "Alice went first." in lines and lines[-1] == "Exercise completed."
     assert t["session"]["partners"] == {"a": "Alice", "b": "Bob"}
 
 

@@ -9,9 +9,8 @@ from flask import url_for
 
 from ..room import log, sessions as room_sessions
 from ..web import times
-from .vocabulary import step_title
+from .vocabulary import ratings, step_title
 
-MEASURES = {"suds": "Distress", "connected": "Connection", "arousal": "Stirred up"}
 # The engine's check-in and check-out around every exercise (a time-out has only the check-out).
 PHASES = {"suds_before": "before", "suds_after": "after"}
 WEEKLY_MEASURES = ("suds", "connected")
@@ -29,12 +28,11 @@ def ratings_of(events: list, started_at: datetime) -> list:
         if ev["type"] != "step_submitted":
             continue
         d = ev["data"]
-        for key, value in (d.get("data") or {}).items():
-            if key in MEASURES and isinstance(value, int):
-                out.append({"seat": d.get("by"), "measure": key, "value": value, "step_id": d.get("step_id"),
-                            "minutes": round((_parse(ev["at"]) - start).total_seconds() / 60, 1),
-                            "at": ev["at"], "step": step_title(d.get("exercise"), d.get("step")),
-                            "exercise": d.get("exercise"), "phase": PHASES.get(d.get("step"))})
+        for key, value in ratings(d.get("data")):
+            out.append({"seat": d.get("by"), "measure": key, "value": value, "step_id": d.get("step_id"),
+                        "minutes": round((_parse(ev["at"]) - start).total_seconds() / 60, 1),
+                        "at": ev["at"], "step": step_title(d.get("exercise"), d.get("step")),
+                        "exercise": d.get("exercise"), "phase": PHASES.get(d.get("step"))})
     return out
 
 

@@ -16,8 +16,9 @@ from ..models import Couple, PracticeSession, TherapistNote
 from ..privacy import audit
 from ..room import log, sessions
 from ..room.views import notes_of
-from .progress import MEASURES, progress_data, ratings_of
+from .progress import progress_data, ratings_of
 from .transcripts import transcript_segments
+from .vocabulary import MEASURES
 
 bp = Blueprint("review", __name__)
 NOTE_MAX = 4000

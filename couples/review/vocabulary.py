@@ -1,124 +1,312 @@
-"""The review's vocabulary: what each event of the log reads as, step titles and answers."""
+"""The one vocabulary of a session's log: what each event reads as, step titles, answers, ratings.
+
+Every place that shows the log reads it from here: the API transcript's `line` (plain text), the
+HTML transcript page (Markup), and the live room (`export()` goes into its config, and
+static/js/vocabulary.js renders the same table in the browser).
+
+The table is data, so that the browser can read it too:
+
+- `SENTENCES`: event type -> a template. A template is a string with named slots (`{speaker}`),
+  or a choice between templates (below), or a list of templates said one after the other.
+- `SLOTS`: what each slot holds and where it comes from in the event's data. `name` is a partner
+  (the seat in that field: their name), `words` is a person's own words, `value` is a plain value
+  (minutes, a date, the engine's own message), `step` the step's title, `answers` the answers
+  given. Names and words are shown isolated (`<bdi>`): a right-to-left name cannot reorder the
+  sentence around it, and a person's words are never markup.
+- Choices: `{"viewer": {"therapist": t, "partner": t}}` by who reads it (the observer is not one
+  of "you both"); `{"field": f, "cases": {value: t}, "else": t}` by the value of a data field
+  (true/false for yes-no fields); `{"if": slot, "then": t, "else": t}` by whether a slot has
+  something to show.
+
+Tense: a sentence tells what happened, in the past tense ("Kim went first.", "Kim paused the
+session.", "the session continued"), whether it is read live or in the transcript later. What a
+person said keeps their own words ("You said it feels safe."), and the engine's messages
+(`not_today`, `safety_waiting`) are shown as written.
+"""
 from __future__ import annotations
 
-from markupsafe import Markup
+import re
+
+from markupsafe import Markup, escape
 
 from ..exercises import engine
 from ..web.filters import bdi
 
+# --------------------------------------------------------------------------- the table
 
-def _field(exercise, step, name):
+NAME, WORDS, VALUE, STEP, ANSWERS = "name", "words", "value", "step", "answers"
+
+# slot -> (kind, the data fields it is read from, the first one set)
+SLOTS = {
+    "speaker": (NAME, ("speaker",)),
+    "by": (NAME, ("by",)),
+    "partner": (NAME, ("partner",)),
+    "reason": (WORDS, ("reason",)),
+    "agreement": (WORDS, ("agreement",)),
+    "title": (VALUE, ("title", "exercise")),
+    "minutes": (VALUE, ("minutes",)),
+    "choice": (VALUE, ("choice",)),
+    "date": (VALUE, ("follow_up_date",)),
+    "message": (VALUE, ("message",)),
+    "step": (STEP, ("exercise", "step")),
+    "answers": (ANSWERS, ("data",)),
+}
+
+NOBODY = "The session"  # a name slot with no seat: the session itself did it
+UNNAMED = "Partner {seat}"  # a seat without a name (never, with partner_names; kept for safety)
+
+
+def by_viewer(therapist, partner) -> dict:
+    return {"viewer": {"therapist": therapist, "partner": partner}}
+
+
+def by_field(name, cases: dict, otherwise="") -> dict:
+    return {"field": name, "cases": cases, "else": otherwise}
+
+
+def when(slot, then, otherwise="") -> dict:
+    return {"if": slot, "then": then, "else": otherwise}
+
+
+ANSWERED = when("answers", "{by} ({step}): {answers}", "{by} ({step}).")
+
+SENTENCES = {
+    "exercise_started": "{title} started.",
+    "step_started": "Step: {step}.",
+    "step_submitted": ANSWERED,
+    "step_logged": ANSWERED,
+    "speaker_chosen": "{speaker} went first.",
+    "roles_swapped": "Roles swapped: {speaker} became the speaker.",
+    "timer_started": "Break of {minutes} minutes started.",
+    "timer_fired": "The agreed break time was reached.",
+    "return_time_agreed": "Agreed break: {minutes} minutes.",
+    "break_extended": "The break was extended by {minutes} minutes.",
+    "next_step_chosen": by_field("choice", {"resume": "Next step chosen: carry on.",
+                                            "switch": "Next step chosen: a needs request.",
+                                            "reschedule": "Next step chosen: another time."},
+                                 "Next step chosen: {choice}."),
+    "needs_outcome": [by_field("outcome", {"agreed": "Agreed: \u201c{agreement}\u201d.",
+                                           "declined": "The request was declined kindly.",
+                                           "to_revisit": "Noted to revisit another time."},
+                               "Recorded."),
+                      when("date", " Check in on {date}.")],
+    "exercise_completed": "Exercise completed.",
+    "exercise_interrupted": "{by} called a time-out.",
+    "exercise_resumed": "Back to the exercise.",
+    "exercise_abandoned": "The earlier exercise was set aside.",
+    "paused": "{by} paused the session.",
+    "pause_reason": "Private reason for the pause: {reason}",
+    "partner_ready": "{partner} was ready to continue.",
+    "resumed": by_viewer("Both partners were ready; the session continued.",
+                         "You were both ready; the session continued."),
+    "session_ready": by_viewer("Both partners answered the private question. Ready to begin.",
+                               "You both answered the private question. Ready to begin."),
+    "not_today": "{message}",
+    "safety_waiting": "{message}",
+    "safety_answered": by_field("safe", {"true": "You said it feels safe.",
+                                         "false": "You said it does not feel safe right now."}),
+    "safety_concern": "{partner} said it does not feel safe right now.",
+    "safety_checked": "{partner} said it feels safe.",
+    "session_ended": by_field("reason", {"rescheduled": "The session ended, to continue another time."},
+                              when("by", "{by} ended the session.", "The session ended.")),
+    "end_reason": "Private reason for ending: {reason}",
+}
+
+# Events whose entry is the answers themselves (a heading, then the answers as a list).
+ANSWER_EVENTS = ("step_submitted", "step_logged")
+# Events in the API's transcript only: the answers that follow already name their step.
+QUIET = ("step_started",)
+# What the live room reads out to a screen reader as it happens (besides a partner's answers).
+ANNOUNCED = ("paused", "resumed", "session_ended", "exercise_started", "not_today",
+             "session_ready", "timer_fired")
+ANNOUNCE_ANSWER = "{by} answered: {step}."
+
+# How an answer is shown: yes-no fields, minutes, and one answer in a line of text.
+VALUES = {"true": "Yes", "false": "No", "minutes": "{value} minutes",
+          "pair": "{label}: {value}", "separator": "; "}
+
+# The 0-10 ratings, by field name: what each measures.
+MEASURES = {"suds": "Distress", "connected": "Connection", "arousal": "Stirred up"}
+
+
+def export() -> dict:
+    """The table for the live room's config (JSON): static/js/vocabulary.js renders from it."""
+    return {"sentences": SENTENCES, "slots": {k: {"kind": kind, "from": list(src)} for k, (kind, src) in SLOTS.items()},
+            "nobody": NOBODY, "unnamed": UNNAMED, "answer_events": list(ANSWER_EVENTS), "quiet": list(QUIET),
+            "announced": list(ANNOUNCED), "announce_answer": ANNOUNCE_ANSWER, "values": VALUES}
+
+
+# --------------------------------------------------------------------------- steps and answers
+
+
+def step_info(exercise, step) -> dict:
+    """A step's title, its fields in order, and their labels, kinds and option labels (the room's
+    catalogue entry). The order is a list: JSON objects do not keep theirs everywhere."""
+    fallback = (step or "").replace("_", " ").capitalize()
     ex = engine.EXERCISES.get(exercise)
     try:
-        schema = ex.step(step).schema or ex.step(step).log
-        return schema._declared_fields.get(name)
-    except (AttributeError, KeyError):
-        return None
+        s = ex.step(step)
+    except (AttributeError, KeyError, TypeError):
+        return {"title": fallback, "order": [], "labels": {}, "kinds": {}, "options": {}}
+    fields = engine.describe(s.schema) + (engine.describe(s.log) if s.log else [])
+    return {"title": s.title or fallback, "order": [f["name"] for f in fields],
+            "labels": {f["name"]: f["label"] for f in fields},
+            "kinds": {f["name"]: f["kind"] for f in fields},
+            "options": {f["name"]: f["labels"] for f in fields if f.get("labels")}}
+
+
+def catalogue() -> dict:
+    """exercise -> {title, steps: {step: step_info}}: every step, for the live room."""
+    return {ex.key: {"title": ex.title, "steps": {name: step_info(ex.key, name) for name in ex._order}}
+            for ex in engine.EXERCISES.values()}
 
 
 def step_title(exercise, step) -> str:
-    ex = engine.EXERCISES.get(exercise)
-    try:
-        return ex.step(step).title or step.replace("_", " ").capitalize()
-    except (AttributeError, KeyError):
-        return (step or "").replace("_", " ").capitalize()
+    return step_info(exercise, step)["title"]
 
 
 def answers(exercise, step, data: dict) -> tuple[list, list]:
-    """(texts, ratings): each answer as (label, shown value), ratings apart from words."""
-    texts, ratings = [], []
-    for name, value in (data or {}).items():
+    """(texts, ratings): each answer as (label, shown value), the 0-10 ratings apart from words
+    as (what it measures, value); in the step's order of fields (stored JSON may reorder keys)."""
+    info = step_info(exercise, step)
+    data = data or {}
+    texts, marks = [], []
+    for name in [n for n in info["order"] if n in data] + sorted(n for n in data if n not in info["order"]):
+        value = data[name]
         if value is None or value == "":
             continue
-        f = _field(exercise, step, name)
-        md = f.metadata if f is not None else {}
-        label = md.get("label", name.replace("_", " ").capitalize())
-        if md.get("kind") == "rating":
-            ratings.append((_measure(name, label), value))
+        label = info["labels"].get(name) or name.replace("_", " ").capitalize()
+        kind = info["kinds"].get(name)
+        if kind == "rating":
+            marks.append((MEASURES.get(name, label), value))
             continue
-        if md.get("kind") == "bool" or isinstance(value, bool):
-            value = "Yes" if value else "No"
-        elif md.get("labels"):
-            value = md["labels"].get(value, value)
-        elif md.get("kind") == "minutes":
-            value = f"{value} minutes"
+        if isinstance(value, bool):
+            value = VALUES["true" if value else "false"]
+        elif name in info["options"]:
+            value = info["options"][name].get(value, value)
+        elif kind == "minutes":
+            value = VALUES["minutes"].format(value=value)
         texts.append((label, value))
-    return texts, ratings
+    return texts, marks
+
+
+def ratings(data: dict) -> list[tuple[str, int]]:
+    """(measure, value) for each 0-10 rating among one step's answers, in the order of MEASURES."""
+    data = data or {}
+    return [(k, data[k]) for k in MEASURES
+            if isinstance(data.get(k), int) and not isinstance(data.get(k), bool)]
+
+
+# --------------------------------------------------------------------------- rendering
+
+_SLOT = re.compile(r"\{(\w+)\}")
+
+
+class Isolated(str):
+    """A part of a sentence shown isolated: a name or a person's words."""
+
+
+def _key(value) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else str(value)
+
+
+def _source(d: dict, slot: str):
+    kind, fields = SLOTS[slot]
+    if kind == STEP:
+        return d.get("step")
+    if kind == ANSWERS:
+        texts, marks = answers(d.get("exercise"), d.get("step"), d.get("data"))
+        return texts + marks
+    return next((d[f] for f in fields if d.get(f) not in (None, "")), None)
+
+
+def _choose(template, d: dict, viewer: str) -> list[str]:
+    """The template strings that apply to this event and viewer, in order."""
+    if isinstance(template, str):
+        return [template]
+    if isinstance(template, list):
+        return [t for part in template for t in _choose(part, d, viewer)]
+    if "viewer" in template:
+        return _choose(template["viewer"]["therapist" if viewer == "therapist" else "partner"], d, viewer)
+    if "field" in template:
+        cases = template["cases"]
+        key = _key(d.get(template["field"]))
+        return _choose(cases[key] if key in cases else template.get("else", ""), d, viewer)
+    if "if" in template:
+        present = _source(d, template["if"]) not in (None, "", [])
+        return _choose(template["then"] if present else template.get("else", ""), d, viewer)
+    raise ValueError(f"not a template: {template!r}")
+
+
+def _fill(text: str, d: dict, names: dict) -> list:
+    parts = []
+    for i, piece in enumerate(_SLOT.split(text)):
+        if i % 2 == 0:
+            parts.append(piece)
+            continue
+        kind, _ = SLOTS[piece]
+        value = _source(d, piece)
+        if kind == NAME:
+            parts.append(Isolated(names.get(value) or UNNAMED.format(seat=value.upper())) if value else NOBODY)
+        elif kind == WORDS:
+            parts.append(Isolated("" if value is None else str(value)))
+        elif kind == STEP:
+            parts.append(step_title(d.get("exercise"), d.get("step")))
+        elif kind == ANSWERS:
+            parts.append(VALUES["separator"].join(VALUES["pair"].format(label=k, value=v) for k, v in value))
+        else:
+            parts.append(_key(value))
+    return [p for p in parts if p != ""]
+
+
+def parts(ev: dict, names: dict, viewer: str) -> list | None:
+    """The sentence of an event as parts: plain strings and `Isolated` names and words. None for
+    an event type the vocabulary does not know."""
+    template = SENTENCES.get(ev["type"])
+    if template is None:
+        return None
+    d = ev.get("data") or {}
+    return [p for t in _choose(template, d, viewer) for p in _fill(t, d, names)]
+
+
+def text(sentence: list) -> str:
+    return "".join(sentence)
+
+
+def markup(sentence: list) -> Markup:
+    """Names and words escaped inside `<bdi>`, everything else escaped."""
+    return Markup("").join(bdi(p) if isinstance(p, Isolated) else escape(p) for p in sentence)
+
+
+def line(ev: dict, names: dict, viewer: str) -> str:
+    """The API transcript's line: one sentence for every event (answers included)."""
+    sentence = parts(ev, names, viewer)
+    if sentence is None:
+        return ev["type"].replace("_", " ").capitalize() + "."
+    return text(sentence)
 
 
 def describe_event(ev: dict, names: dict, viewer: str) -> dict | None:
-    """One transcript entry: who, a short sentence, answers and ratings; None to leave it out."""
-    d, kind = ev["data"], ev["type"]
-    who = names.get(ev["actor"]) if ev["actor"] else None
-    entry = {"seq": ev["seq"], "at": ev["at"], "who": who, "seat": ev["actor"], "kind": kind,
+    """One entry of the transcript page: who, a short sentence (Markup), answers and ratings;
+    None to leave it out (a quiet or unknown event)."""
+    d, kind = ev["data"] or {}, ev["type"]
+    entry = {"seq": ev["seq"], "at": ev["at"], "who": None, "seat": ev["actor"], "kind": kind,
              "text": "", "answers": [], "ratings": []}
-    if kind in ("step_submitted", "step_logged"):
-        entry["who"], entry["seat"] = names.get(d.get("by")), d.get("by")
+    if kind in ANSWER_EVENTS:
+        seat = d.get("by")
+        entry["who"] = (names.get(seat) or UNNAMED.format(seat=seat.upper())) if seat else NOBODY
+        entry["seat"] = seat
         entry["text"] = step_title(d.get("exercise"), d.get("step"))
         entry["answers"], entry["ratings"] = answers(d.get("exercise"), d.get("step"), d.get("data"))
         return entry
-    text = _sentence(kind, d, names, viewer)
-    if text is None:
+    if kind in QUIET:
         return None
-    entry["text"], entry["who"] = text, None  # the sentence names whoever acted
+    sentence = parts(ev, names, viewer)
+    if sentence is None:
+        return None
+    entry["text"] = markup(sentence)  # the sentence names whoever acted
     return entry
-
-
-def _sentence(kind, d, names, viewer):
-    """The sentence for one event, as Markup: names and the partners' own words go in escaped
-    inside `<bdi>`, so that a right-to-left name cannot reorder the sentence around it."""
-    name = lambda seat: bdi(names.get(seat, "The session")) if seat else "The session"  # noqa: E731
-    said = lambda key: bdi(d.get(key))  # noqa: E731
-    sentences = {
-        "exercise_started": lambda: f"{d.get('title') or d.get('exercise')} started.",
-        "speaker_chosen": lambda: Markup("{} goes first.").format(name(d.get("speaker"))),
-        "roles_swapped": lambda: Markup("Roles swapped: {} speaks now.").format(name(d.get("speaker"))),
-        "timer_started": lambda: f"Break of {d.get('minutes')} minutes started.",
-        "timer_fired": lambda: "The agreed break time was reached.",
-        "return_time_agreed": lambda: f"Agreed break: {d.get('minutes')} minutes.",
-        "break_extended": lambda: f"The break was extended by {d.get('minutes')} minutes.",
-        "next_step_chosen": lambda: f"Next step chosen: {d.get('choice')}.",
-        "needs_outcome": lambda: _outcome(d),
-        "exercise_completed": lambda: "Exercise completed.",
-        "exercise_interrupted": lambda: Markup("{} called a time-out.").format(name(d.get("by"))),
-        "exercise_resumed": lambda: "Back to the exercise.",
-        "exercise_abandoned": lambda: "The earlier exercise was set aside.",
-        "paused": lambda: Markup("{} paused the session.").format(name(d.get("by"))),
-        "pause_reason": lambda: Markup("Private reason for the pause: {}").format(said("reason")),
-        "partner_ready": lambda: Markup("{} is ready to continue.").format(name(d.get("partner"))),
-        "resumed": lambda: "Both were ready; the session continued.",
-        "session_ready": lambda: "Both answered the private question. Ready to begin.",
-        "not_today": lambda: d.get("message"),
-        "safety_answered": lambda: ("You said it feels safe." if d.get("safe")
-                                    else "You said it does not feel safe right now."),
-        "safety_concern": lambda: Markup("{} said it does not feel safe right now.").format(name(d.get("partner"))),
-        "safety_checked": lambda: Markup("{} said it feels safe.").format(name(d.get("partner"))),
-        "session_ended": lambda: _ended(d, name),
-        "end_reason": lambda: Markup("Private reason for ending: {}").format(said("reason")),
-    }
-    make = sentences.get(kind)
-    return make() if make else None
-
-
-def _outcome(d):
-    result = {"agreed": Markup("Agreed: \u201c{}\u201d.").format(bdi(d.get("agreement"))),
-              "declined": "The request was declined kindly.",
-              "to_revisit": "Noted to revisit another time."}.get(d.get("outcome"), "Recorded.")
-    if d.get("follow_up_date"):
-        result += Markup(" Check in on {}.").format(d["follow_up_date"])
-    return result
-
-
-def _ended(d, name):
-    if d.get("reason") == "rescheduled":
-        return "The session ended, to continue another time."
-    if d.get("by"):
-        return Markup("{} ended the session.").format(name(d.get("by")))
-    return "The session ended."
-
-
-
-
-def _measure(name, label):
-    from .progress import MEASURES
-    return MEASURES.get(name, label)

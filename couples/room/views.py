@@ -1,7 +1,8 @@
 """The practice pages: start or rejoin the couple's session, and the live room itself.
 
 Transport only. The live room runs in the browser (static/js/room.js) over the Socket.IO protocol
-in docs/protocol.md; the page gives it its configuration (ids, names, the step catalogue).
+in docs/protocol.md; the page gives it its configuration (ids, names, the step catalogue, and the
+vocabulary's sentences, so that the room words the log as the transcript does).
 """
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -12,7 +13,7 @@ from ..errors import DomainError
 from ..exercises import engine
 from ..extensions import db
 from ..models import TherapistNote
-from ..review.progress import MEASURES
+from ..review import vocabulary
 from . import sessions
 
 bp = Blueprint("room", __name__)
@@ -68,7 +69,8 @@ def notes_of(session) -> list:
 
 
 def _room_config(session, role) -> dict:
-    """What room.js needs besides the socket: ids, names, and every step's title and labels."""
+    """What room.js needs besides the socket: ids, names, every step's title and labels, and the
+    sentences of the log (review/vocabulary.py)."""
     interrupt = next((e for e in engine.EXERCISES.values() if e.interrupts), None)
     call = interrupt.step(interrupt.first) if interrupt else None
     return {"session_id": session.public_id, "role": role, "partners": sessions.partner_names(session.couple),
@@ -76,22 +78,7 @@ def _room_config(session, role) -> dict:
             "transcript_url": url_for("review.transcript_page", public_id=session.public_id),
             "home_url": url_for("review.therapist_home" if role == "therapist" else "room.practice_home"),
             "login_url": url_for("accounts.login", next=request.path),
-            "steps": _step_catalogue(), "measures": MEASURES,
+            "steps": vocabulary.catalogue(), "measures": vocabulary.MEASURES,
+            "sentences": vocabulary.export(),
             "started_at": session.created_at.isoformat(),
             "timeout_call": engine.describe(call.schema) if call else None}
-
-
-def _step_catalogue() -> dict:
-    """exercise -> {title, steps: {step: {title, labels: {field: label}, options: {...}}}}."""
-    out = {}
-    for ex in engine.EXERCISES.values():
-        steps = {}
-        for name in ex._order:
-            step = ex.step(name)
-            fields = engine.describe(step.schema) + (engine.describe(step.log) if step.log else [])
-            steps[name] = {"title": step.title or name.replace("_", " ").capitalize(),
-                           "labels": {f["name"]: f["label"] for f in fields},
-                           "kinds": {f["name"]: f["kind"] for f in fields},
-                           "options": {f["name"]: f["labels"] for f in fields if f.get("labels")}}
-        out[ex.key] = {"title": ex.title, "steps": steps}
-    return out

@@ -12,6 +12,7 @@
 
 import { io } from "../vendor/socket.io.esm.min.js";
 import { ratingsFrom, sessionChart, trimIso } from "./charts.js";
+import { vocabulary } from "./vocabulary.js";
 
 const config = JSON.parse(document.getElementById("room-config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -19,6 +20,9 @@ const observer = config.role === "therapist";
 const me = config.role;
 const partnerSeat = me === "a" ? "b" : "a";
 const names = config.partners;
+// The log's sentences, step titles and answers: the server's vocabulary (review/vocabulary.py),
+// so the room reads exactly as the transcript does.
+const vocab = vocabulary(config.sentences, { viewer: me, names, steps: config.steps, measures: config.measures });
 
 const room = {
   view: null,
@@ -58,7 +62,7 @@ function bdi(text) {
   return el("bdi", { text: String(text ?? "") });
 }
 
-// A sentence as DOM parts, to append or replaceChildren with: sentence`${bdi(name)} goes first.`
+// A sentence as DOM parts, to append or replaceChildren with: sentence`${bdi(name)} is here`
 function sentence(strings, ...values) {
   return strings.flatMap((s, i) => (i < values.length ? [s, values[i]] : [s])).flat(Infinity).filter((p) => p !== "");
 }
@@ -69,21 +73,20 @@ function plain(parts) {
 }
 
 function nameOf(seat) {
-  if (!seat) return ["The session"];
-  return observer || seat !== me ? [bdi(names[seat])] : [bdi(names[seat]), " (you)"];
+  return dom(vocab.name(seat));
 }
 
 function namesOf(seats) {
   return seats.flatMap((seat, i) => (i ? [" and ", bdi(names[seat])] : [bdi(names[seat])]));
 }
 
-function stepInfo(exercise, step) {
-  const ex = config.steps[exercise];
-  return (ex && ex.steps[step]) || { title: (step || "").replace(/_/g, " "), labels: {}, kinds: {}, options: {} };
+function stepTitle(exercise, step) {
+  return vocab.stepTitle(exercise, step);
 }
 
-function stepTitle(exercise, step) {
-  return stepInfo(exercise, step).title;
+// The vocabulary's parts as DOM parts: a name or a person's words in a <bdi>, as textContent.
+function dom(parts) {
+  return (parts || []).map((p) => (typeof p === "string" ? p : bdi(p.bdi)));
 }
 
 function newId() {
@@ -338,87 +341,34 @@ function applyEvent(ev, fresh) {
   if (room.chart && ev.type === "step_submitted") updateChart();
 }
 
-function answersList(exercise, step, data) {
-  const info = stepInfo(exercise, step);
-  const items = [];
-  const ratings = [];
-  for (const [name, value] of Object.entries(data || {})) {
-    if (value === null || value === undefined || value === "") continue;
-    const label = info.labels[name] || name.replace(/_/g, " ");
-    const kind = info.kinds[name];
-    if (kind === "rating") {
-      ratings.push(el("li", {}, `${config.measures[name] || label}: `, el("strong", { text: String(value) })));
-      continue;
-    }
-    let shown = value;
-    if (typeof value === "boolean") shown = value ? "Yes" : "No";
-    else if (info.options[name]) shown = info.options[name][value] || value;
-    else if (kind === "minutes") shown = `${value} minutes`;
-    items.push(el("dt", { text: label }), el("dd", { dir: "auto", text: String(shown) }));
-  }
+function answersList({ texts, ratings }) {
   return [
-    items.length ? el("dl", { class: "answers" }, items) : null,
-    ratings.length ? el("ul", { class: "rating-badges" }, ratings) : null,
+    texts.length ? el("dl", { class: "answers" }, texts.map(([label, shown]) => [el("dt", { text: label }), el("dd", { dir: "auto", text: String(shown) })])) : null,
+    ratings.length ? el("ul", { class: "rating-badges" }, ratings.map(([label, value]) => el("li", {}, `${label}: `, el("strong", { text: String(value) })))) : null,
   ];
 }
-
-const SENTENCES = {
-  exercise_started: (d) => `${d.title || d.exercise} started.`,
-  speaker_chosen: (d) => sentence`${nameOf(d.speaker)} goes first.`,
-  roles_swapped: (d) => sentence`Roles swapped: ${nameOf(d.speaker)} speaks now.`,
-  timer_started: (d) => `Break of ${d.minutes} minutes started.`,
-  timer_fired: () => "The agreed break time was reached.",
-  return_time_agreed: (d) => `Agreed break: ${d.minutes} minutes.`,
-  break_extended: (d) => `The break was extended by ${d.minutes} minutes.`,
-  next_step_chosen: (d) => `Next step chosen: ${{ resume: "carry on", switch: "a needs request", reschedule: "another time" }[d.choice] || d.choice}.`,
-  needs_outcome: (d) => [
-    { agreed: sentence`Agreed: \u201c${bdi(d.agreement)}\u201d.`, declined: "The request was declined kindly.", to_revisit: "Noted to revisit another time." }[d.outcome] || "Recorded.",
-    d.follow_up_date ? ` Check in on ${d.follow_up_date}.` : "",
-  ].flat(),
-  exercise_completed: () => "Exercise completed. Well done.",
-  exercise_interrupted: (d) => sentence`${nameOf(d.by)} called a time-out.`,
-  exercise_resumed: () => "Back to the exercise.",
-  exercise_abandoned: () => "The earlier exercise was set aside.",
-  paused: (d) => sentence`${nameOf(d.by)} paused the session.`,
-  pause_reason: (d) => sentence`Private reason for the pause: ${bdi(d.reason)}`,
-  partner_ready: (d) => sentence`${nameOf(d.partner)} is ready to continue.`,
-  // The observer is not one of the "you both": speak of the partners.
-  resumed: () => (observer ? "Both partners were ready; the session continues." : "You were both ready; the session continues."),
-  session_ready: () => (observer ? "Both partners answered the private question. Ready to begin." : "You both answered the private question. Ready to begin."),
-  not_today: (d) => d.message,
-  safety_waiting: (d) => d.message,
-  safety_answered: (d) => (d.safe ? "You said it feels safe." : "You said it does not feel safe right now."),
-  safety_concern: (d) => sentence`${nameOf(d.partner)} said it does not feel safe right now.`,
-  safety_checked: (d) => sentence`${nameOf(d.partner)} said it feels safe.`,
-  session_ended: (d) => (d.reason === "rescheduled" ? "The session ended, to continue another time." : d.by ? sentence`${nameOf(d.by)} ended the session.` : "The session ended."),
-  end_reason: (d) => sentence`Private reason for ending: ${bdi(d.reason)}`,
-};
 
 function timeOf(iso) {
   const t = new Date(Date.parse(trimIso(iso)));
   return el("time", { datetime: iso, text: t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) });
 }
 
+// One entry of the timeline, worded and laid out as on the transcript page.
 function describe(ev) {
-  const d = ev.data || {};
-  if (ev.type === "step_submitted" || ev.type === "step_logged") {
-    return el("li", { class: `entry entry-${d.by}` },
-      el("p", { class: "entry-head" }, timeOf(ev.at), " ", el("strong", {}, nameOf(d.by)), " ",
-        el("span", { text: stepTitle(d.exercise, d.step) })),
-      answersList(d.exercise, d.step, d.data));
+  const entry = vocab.entry(ev);
+  if (!entry) return null;
+  if (entry.sentence) {
+    return el("li", { class: "entry entry-system", "data-seq": ev.seq },
+      el("p", { class: "entry-head" }, timeOf(ev.at), " ", el("span", {}, dom(entry.sentence))));
   }
-  const make = SENTENCES[ev.type];
-  if (!make) return null;
-  return el("li", { class: "entry entry-system" }, el("p", { class: "entry-head" }, timeOf(ev.at), " ", el("span", {}, make(d))));
+  return el("li", { class: `entry entry-${entry.seat}`, "data-seq": ev.seq },
+    el("p", { class: "entry-head" }, timeOf(ev.at), " ", el("strong", {}, dom(entry.who)), " ", el("span", { text: entry.title })),
+    answersList(entry));
 }
 
 function announceEvent(ev) {
-  const d = ev.data || {};
-  if ((ev.type === "step_submitted" || ev.type === "step_logged") && (observer || d.by !== me)) {
-    announce(sentence`${nameOf(d.by)} answered: ${stepTitle(d.exercise, d.step)}.`);
-  } else if (["paused", "resumed", "session_ended", "exercise_started", "not_today", "session_ready", "timer_fired"].includes(ev.type)) {
-    announce(SENTENCES[ev.type](d));
-  }
+  const parts = vocab.announcement(ev);
+  if (parts) announce(dom(parts));
 }
 
 // --------------------------------------------------------------------------- presence

@@ -81,3 +81,18 @@ def timeline(page):
 
 def in_days(n):
     return (dt.date.today() + dt.timedelta(days=n)).isoformat()
+
+
+def entries(page) -> dict:
+    """The timeline's entries (the live room's or the transcript page's) by seq, as the page shows
+    them: the sentence (with its <bdi> elements) or who and the step, then answers and ratings."""
+    return page.evaluate("""() => Object.fromEntries(Array.from(document.querySelectorAll("li[data-seq]"), (li) => {
+        const head = li.querySelector(".entry-head");
+        const who = head.querySelector("strong");
+        return [li.dataset.seq, {
+            who: who ? who.innerHTML : null,
+            text: head.querySelector("span").innerHTML,
+            answers: Array.from(li.querySelectorAll("dl.answers > *"), (n) => n.textContent),
+            ratings: Array.from(li.querySelectorAll("ul.rating-badges > li"), (n) => n.textContent),
+        }];
+    }))""")

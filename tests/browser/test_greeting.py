@@ -3,8 +3,8 @@ import re
 
 from playwright.sync_api import expect
 
-from browser_kit import (ARTIFACTS, answer, at_step, check_page, connected, enter_room, forged_action, observe,
-                         read_only, session_id, timeline)
+from browser_kit import (ARTIFACTS, answer, at_step, check_page, connected, enter_room, entries, forged_action,
+                         observe, read_only, session_id, timeline)
 
 CANARY = "canary-greeting-5521"
 
@@ -113,8 +113,13 @@ def test_greeting_ritual_with_a_reload_and_an_observer(people):
         at_step(page, "The session has ended")
     check_page(b, "room-ended")
 
+    live = entries(a)
     a.get_by_role("link", name="Read the transcript").click()
     expect(a.get_by_role("heading", name="Greeting ritual")).to_be_visible()
+    # The room's timeline and the transcript read the same, entry for entry (one vocabulary).
+    assert entries(a) == live
+    assert live[min(live, key=int)]["text"] == "You said it feels safe."
+    assert any(e["text"] == "<bdi>Alex</bdi> ended the session." for e in live.values())
     expect(a.locator(".transcript")).to_contain_text("You made coffee for me this morning")
     expect(a.locator(".ratings-table tbody tr")).to_have_count(8)
     check_page(a, "transcript")

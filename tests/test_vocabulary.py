@@ -1,0 +1,418 @@
+"""One vocabulary for a session's log (couples/review/vocabulary.py): the API transcript's lines,
+the transcript page's entries and the live room's timeline say the same thing, event by event,
+for each viewer.
+
+Sessions are played through the service so that their logs hold every event type the engine
+emits (greeting, needs with an agreement, a refusal and a swap, a time-out called mid-exercise
+with a break, an extension and timers firing, a pause with a private reason, the safety answers,
+a session on hold, a rescheduled end). Each viewer's log is then rendered three ways:
+
+- the API transcript (`GET /api/v1/sessions/<id>/transcript`): one `line` per event;
+- the transcript page (`GET /sessions/<id>/transcript`): its entries, read back from the HTML
+  (the sentence with its <bdi> parts, or who, the step title, the answers and the ratings);
+- the live room: static/js/vocabulary.js (the module room.js builds its timeline from) run by
+  Node on the events the room receives and the table the room's config carries.
+
+The page's and the room's entries must be equal, part for part (a name or a person's words
+isolated in both), and each must read as the API's line.
+"""
+import json
+import shutil
+import subprocess
+from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from couples.extensions import db
+from couples.models import User
+from couples.review import vocabulary
+from couples.room import turns
+from support.people import PASSWORD
+from test_practice_service import FakeClock, Room, seed_world
+
+ROOT = Path(__file__).resolve().parent.parent
+RENDER_ROOM = ROOT / "tests" / "support" / "room_vocabulary.mjs"
+BOB = "Bob <i>& co</i>"  # markup in a name stays text, isolated
+WATER = "\u05e6\u05e8\u05d9\u05da \u05de\u05d9\u05dd"  # "I need water", in Hebrew: a person's words
+NAMES = {"a": "Alice", "b": BOB}
+VIEWERS = {"a": "alice", "b": "bob", "therapist": "theo"}
+
+
+@pytest.fixture
+def clock(app):
+    c = FakeClock()
+    app.config["CLOCK"] = c
+    return c
+
+
+@pytest.fixture
+def world(app, clock):
+    w = seed_world(app)
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == w.bob).values(display_name=BOB))
+        db.session.commit()
+    return w
+
+
+# --------------------------------------------------------------------------- the sessions
+
+
+def play(room, *moves):
+    """(who, data) answers to the current step, in order."""
+    for who, data in moves:
+        room.submit(who, data)
+
+
+def fire(room, clock, minutes):
+    clock.advance(minutes=minutes)
+    assert turns.fire_timer(room.sid) is not None
+
+
+def full_session(room, clock):
+    """Greeting, then needs with a time-out in the middle of it, a pause, and an end with a reason."""
+    room.safe()
+    room.ok("alice", "start_exercise", {"exercise": "greeting", "moment": "morning"})
+    play(room, ("alice", {"suds": 4, "connected": 5}), ("bob", {"suds": 3, "connected": 6}),
+         ("alice", {"first": "partner"}),
+         ("bob", {"greeting": "Morning, love"}), ("alice", {"greeting": "Morning to you"}),
+         ("bob", {"day": "A long meeting"}), ("alice", {"day": "The dentist"}),
+         ("bob", {"appreciation": "You made coffee"}), ("alice", {"appreciation": "You waited for me"}),
+         ("alice", {"suds": 2, "connected": 8}), ("bob", {"suds": 2, "connected": 8}))
+    room.ok("alice", "start_exercise", {"exercise": "needs"})
+    play(room, ("alice", {"suds": 5, "feeling": "tense"}), ("bob", {"suds": 4}),
+         ("alice", {"first": "me"}),
+         ("alice", {"observation": "The dishes stayed out", "feeling": "tired", "need": "rest",
+                    "request": "Wash up on Tuesdays"}),
+         ("bob", {"mirror": "You want help on Tuesdays"}),
+         ("alice", {"verdict": "accurate"}))
+    assert room.step() == "answer"
+    room.ok("alice", "timeout", {"feeling": "angry", "arousal": 8})
+    play(room, ("bob", {"feeling": "sad", "arousal": 6}),
+         ("alice", {"minutes": 20}), ("bob", {"minutes": 30}))
+    room.ok("alice", "submit", {"activity": "A walk round the block"}, step="break")
+    fire(room, clock, 31)
+    play(room, ("alice", {"arousal": 3, "ready": True}),
+         ("bob", {"arousal": 5, "ready": False, "extend_minutes": 15}))
+    assert room.step() == "break"
+    fire(room, clock, 16)
+    play(room, ("alice", {"arousal": 2, "ready": True}), ("bob", {"arousal": 3, "ready": True}),
+         ("alice", {"choice": "resume"}), ("bob", {"choice": "resume"}),
+         ("alice", {"part": "I raised my voice", "differently": "Take a breath"}),
+         ("bob", {"part": "I walked off", "differently": "Stay and listen"}),
+         ("alice", {"feel": "calmer", "about": "Tuesdays", "need": "a hand"}),
+         ("bob", {"acknowledgement": "You need a hand on Tuesdays"}),
+         ("alice", {"suds": 3}), ("bob", {"suds": 3}))
+    assert room.step() == "answer"  # back in the needs request
+    play(room, ("bob", {"answer": "alternative", "alternative": "Wednesdays work better"}),
+         ("alice", {"response": "accept"}),
+         ("alice", {"follow_up_date": "2026-03-10"}),
+         ("alice", {"choice": "swap"}),
+         ("bob", {"observation": "We rushed dinner", "feeling": "hurried", "need": "calm",
+                  "request": "Eat at the table"}),
+         ("alice", {"mirror": "You want calm dinners"}),
+         ("bob", {"verdict": "accurate"}),
+         ("alice", {"answer": "no", "reason": "Not this week, I work late"}),
+         ("bob", {}),
+         ("alice", {"suds": 2}), ("bob", {"suds": 3}))
+    room.ok("bob", "pause", {"reason": WATER})
+    room.ok("alice", "ready")
+    room.ok("bob", "ready")
+    room.ok("alice", "end", {"reason": "We said enough for today"})
+
+
+def held_session(room, clock):
+    """Alice says it does not feel safe: the session is on hold, and she ends it."""
+    room.ok("alice", "safety", {"safe": False})
+    room.ok("bob", "safety", {"safe": True})
+    room.ok("alice", "end")
+
+
+def rescheduled_session(room, clock):
+    """A time-out during the greeting that ends with "another time": the greeting is set aside."""
+    room.safe()
+    room.ok("bob", "start_exercise", {"exercise": "greeting"})
+    play(room, ("alice", {"suds": 6, "connected": 3}), ("bob", {"suds": 5, "connected": 4}))
+    room.ok("bob", "timeout", {"feeling": "hurt", "arousal": 7})
+    play(room, ("alice", {"feeling": "tense", "arousal": 6}),
+         ("alice", {"minutes": 20}), ("bob", {"minutes": 20}))
+    fire(room, clock, 21)
+    play(room, ("alice", {"arousal": 4, "ready": True}), ("bob", {"arousal": 4, "ready": True}),
+         ("alice", {"choice": "reschedule"}), ("bob", {"choice": "resume"}),
+         ("bob", {"date": "2026-03-08", "note": "After dinner"}),
+         ("alice", {"suds": 4}), ("bob", {"suds": 3}))
+    assert room.row().ended_at is not None
+
+
+SESSIONS = {"full": full_session, "held": held_session, "rescheduled": rescheduled_session}
+
+
+# --------------------------------------------------------------------------- the three renderings
+
+
+class Tree(HTMLParser):
+    """A page as nested {"tag", "attrs", "children"} (text as strings)."""
+
+    VOID = {"meta", "link", "input", "br", "img", "hr", "source"}
+
+    def __init__(self, html):
+        super().__init__(convert_charrefs=True)
+        self.root = {"tag": "", "attrs": {}, "children": []}
+        self.stack = [self.root]
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        node = {"tag": tag, "attrs": dict(attrs), "children": []}
+        self.stack[-1]["children"].append(node)
+        if tag not in self.VOID:
+            self.stack.append(node)
+
+    def handle_endtag(self, tag):
+        for i in range(len(self.stack) - 1, 0, -1):
+            if self.stack[i]["tag"] == tag:
+                del self.stack[i:]
+                return
+
+    def handle_data(self, data):
+        self.stack[-1]["children"].append(data)
+
+
+def nodes(node):
+    for child in node["children"]:
+        if isinstance(child, dict):
+            yield child
+            yield from nodes(child)
+
+
+def first(node, tag):
+    return next((n for n in nodes(node) if n["tag"] == tag), None)
+
+
+def text(node) -> str:
+    return "".join(c if isinstance(c, str) else text(c) for c in node["children"])
+
+
+def merged(parts) -> list:
+    """[(kind, text)] with neighbouring plain text joined and empty text dropped."""
+    out = []
+    for kind, words in parts:
+        if kind == "text" and out and out[-1][0] == "text":
+            out[-1] = ("text", out[-1][1] + words)
+        elif words or kind == "bdi":
+            out.append((kind, words))
+    return out
+
+
+def html_parts(node) -> list:
+    """A sentence's parts on the page: plain text, and what is inside a <bdi>."""
+    parts = []
+    for child in node["children"]:
+        if isinstance(child, str):
+            parts.append(("text", child))
+        else:
+            assert child["tag"] == "bdi", child  # nothing else may be markup in a sentence
+            parts.append(("bdi", text(child)))
+    return merged(parts)
+
+
+def page_entries(html: str) -> dict:
+    """The transcript page's entries by seq."""
+    out = {}
+    for li in nodes(Tree(html).root):
+        if li["tag"] != "li" or "data-seq" not in li["attrs"]:
+            continue
+        head = first(li, "p")
+        span, strong = first(head, "span"), first(head, "strong")
+        if strong is None:
+            out[int(li["attrs"]["data-seq"])] = {"sentence": html_parts(span)}
+            continue
+        dl, badges = first(li, "dl"), first(li, "ul")
+        pairs = list(nodes(dl)) if dl else []
+        answers = [(text(dt), text(dd)) for dt, dd in zip(pairs[::2], pairs[1::2])]
+        badges = [b for b in nodes(badges) if b["tag"] == "li"] if badges else []
+        ratings = [(text(b).split(": ")[0], text(first(b, "strong"))) for b in badges]
+        out[int(li["attrs"]["data-seq"])] = {"who": html_parts(strong), "title": text(span),
+                                             "answers": answers, "ratings": ratings}
+    return out
+
+
+def js_parts(parts) -> list:
+    return merged(("text", p) if isinstance(p, str) else ("bdi", p["bdi"]) for p in parts)
+
+
+def room_entries(events: list, viewer: str) -> tuple[dict, dict]:
+    """The live room's entries by seq, and what it announces, from static/js/vocabulary.js."""
+    config = json.loads(json.dumps({"table": vocabulary.export(), "steps": vocabulary.catalogue(),
+                                    "measures": vocabulary.MEASURES}))
+    payload = json.dumps({**config, "names": NAMES, "viewer": viewer, "events": events})
+    out = subprocess.run([shutil.which("node"), str(RENDER_ROOM)], input=payload, capture_output=True,
+                         text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    entries, spoken = {}, {}
+    for row in json.loads(out.stdout):
+        e = row["entry"]
+        if row["announcement"] is not None:
+            spoken[row["seq"]] = "".join(t for _, t in js_parts(row["announcement"]))
+        if e is None:
+            continue
+        if "sentence" in e:
+            entries[row["seq"]] = {"sentence": js_parts(e["sentence"])}
+        else:
+            entries[row["seq"]] = {"who": js_parts(e["who"]), "title": e["title"],
+                                   "answers": [(label, str(v)) for label, v in e["texts"]],
+                                   "ratings": [(label, str(v)) for label, v in e["ratings"]]}
+    return entries, spoken
+
+
+def as_line(entry: dict) -> str:
+    """An entry as the API's line reads it: the sentence, or "<name> (<step>): <label>: <value>; ..."."""
+    if "sentence" in entry:
+        return "".join(t for _, t in entry["sentence"])
+    who = "".join(t for _, t in entry["who"])
+    said = "; ".join(f"{label}: {value}" for label, value in entry["answers"] + entry["ratings"])
+    return f"{who} ({entry['title']}): {said}" if said else f"{who} ({entry['title']})."
+
+
+def logged_in(app, who):
+    browser = app.test_client()
+    assert browser.post("/login", data={"email": f"{who}@example.com", "password": PASSWORD}).status_code == 302
+    return browser
+
+
+def renderings(app, world, public_id, viewer):
+    """(events, API lines by seq, page entries, room entries, room announcements) for one viewer."""
+    client, who = app.test_client(), VIEWERS[viewer]
+    bearer = {"Authorization": f"Bearer {world.tokens[who]}"}
+    events = client.get(f"/api/v1/sessions/{public_id}/events?limit=500", headers=bearer).get_json()["events"]
+    transcript = client.get(f"/api/v1/sessions/{public_id}/transcript", headers=bearer).get_json()
+    lines = {x["seq"]: x["line"] for x in transcript["general"] + [x for ex in transcript["exercises"]
+                                                                     for x in ex["entries"]]}
+    page = logged_in(app, who).get(f"/sessions/{public_id}/transcript")
+    assert page.status_code == 200
+    room, spoken = room_entries(events, viewer)
+    return events, lines, page_entries(page.get_data(as_text=True)), room, spoken
+
+
+@pytest.fixture(scope="module")
+def node():
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed: the live room's rendering cannot be run")
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_the_api_the_transcript_page_and_the_live_room_say_the_same(app, world, clock, node):
+    seen, variants = set(), set()
+    for name, script in SESSIONS.items():
+        with app.app_context():
+            room = Room(world)
+            script(room, clock)
+            public_id = room.row().public_id
+        for viewer in VIEWERS:
+            events, lines, page, live, spoken = renderings(app, world, public_id, viewer)
+            where = f"{name}, seen by {viewer}"
+            assert sorted(lines) == [e["seq"] for e in events], where  # a line for every event
+            shown = [e["seq"] for e in events if e["type"] not in vocabulary.QUIET]
+            assert sorted(page) == shown, where
+            assert sorted(live) == shown, where
+            for seq in shown:
+                assert page[seq] == live[seq], (where, seq)
+                assert as_line(page[seq]) == lines[seq], (where, seq)
+            by_type = {}
+            for e in events:
+                seen.add(e["type"])
+                by_type.setdefault(e["type"], []).append(lines[e["seq"]])
+                variants.add((e["type"], lines[e["seq"]]))
+                if e["type"] in vocabulary.ANNOUNCED:
+                    assert spoken[e["seq"]] == lines[e["seq"]], (where, e)
+            answered_by_others = [e for e in events if e["type"] == "step_submitted"
+                                  and (viewer == "therapist" or e["data"]["by"] != viewer)]
+            for e in answered_by_others:
+                assert spoken[e["seq"]] == f"{NAMES[e['data']['by']]} answered: {page[e['seq']]['title']}.", where
+            if name == "full":
+                check_full_wording(viewer, by_type, page, events)
+    # Every sentence of the table was said at least once, and no event went without one.
+    assert seen == set(vocabulary.SENTENCES)
+    for kind, line in [("session_ended", "The session ended, to continue another time."),
+                       ("session_ended", "Alice ended the session."),
+                       ("safety_answered", "You said it does not feel safe right now."),
+                       ("safety_answered", "You said it feels safe."),
+                       ("safety_concern", "Alice said it does not feel safe right now."),
+                       ("safety_checked", f"{BOB} said it feels safe."),
+                       ("next_step_chosen", "Next step chosen: another time."),
+                       ("exercise_abandoned", "The earlier exercise was set aside.")]:
+        assert (kind, line) in variants, (kind, line)
+
+
+def check_full_wording(viewer, by_type, page, events):
+    """The wording decided on, pinned: one sentence per event, past tense, the observer not
+    spoken to as one of "you both"."""
+    both = "Both partners were" if viewer == "therapist" else "You were both"
+    assert by_type["resumed"] == [f"{both} ready; the session continued."]
+    ready = ("Both partners answered" if viewer == "therapist" else "You both answered")
+    assert by_type["session_ready"] == [f"{ready} the private question. Ready to begin."]
+    assert by_type["exercise_started"] == ["Greeting ritual started.", "Needs request started.",
+                                           "Time-out to calm down started."]
+    assert by_type["speaker_chosen"] == [f"{BOB} went first.", "Alice went first."]
+    assert by_type["roles_swapped"] == [f"Roles swapped: {BOB} became the speaker."]
+    assert by_type["exercise_interrupted"] == ["Alice called a time-out."]
+    assert by_type["return_time_agreed"] == ["Agreed break: 30 minutes."]
+    assert by_type["timer_started"] == ["Break of 30 minutes started.", "Break of 15 minutes started."]
+    assert by_type["timer_fired"] == ["The agreed break time was reached."] * 2
+    assert by_type["break_extended"] == ["The break was extended by 15 minutes."]
+    assert by_type["next_step_chosen"] == ["Next step chosen: carry on."]
+    assert by_type["exercise_resumed"] == ["Back to the exercise."]
+    assert by_type["needs_outcome"] == ["Agreed: \u201cWednesdays work better\u201d. Check in on 2026-03-10.",
+                                        "The request was declined kindly."]
+    assert by_type["exercise_completed"] == ["Exercise completed."] * 3
+    assert by_type["paused"] == [f"{BOB} paused the session."]
+    assert by_type["partner_ready"] == ["Alice was ready to continue.", f"{BOB} was ready to continue."]
+    assert by_type["session_ended"] == ["Alice ended the session."]
+    assert by_type["step_logged"] == ["Alice (Break): What you did (optional): A walk round the block"]
+    assert "Alice (Who goes first): Who goes first: My partner goes first" in by_type["step_submitted"]
+    assert f"{BOB} (Agree when to come back): Minutes of break: 30 minutes" in by_type["step_submitted"]
+    assert (f"{BOB} (Coming back): I'm ready to come back: No; If not yet: how many more minutes: 15 minutes; "
+            "Stirred up: 5") in by_type["step_submitted"]
+    assert "Alice (Check-in): One feeling word (optional): tense; Distress: 5" in by_type["step_submitted"]
+    assert f"{BOB} (Follow-up)." in by_type["step_submitted"]
+    # Private words reach only their author and the therapist, isolated like every name.
+    seq = {}
+    for e in events:
+        seq.setdefault(e["type"], e["seq"])  # the first of each type
+    if viewer == "a":
+        assert "pause_reason" not in by_type
+        assert by_type["end_reason"] == ["Private reason for ending: We said enough for today"]
+    else:
+        assert by_type["pause_reason"] == [f"Private reason for the pause: {WATER}"]
+        assert page[seq["pause_reason"]]["sentence"] == [("text", "Private reason for the pause: "), ("bdi", WATER)]
+    assert page[seq["paused"]]["sentence"] == [("bdi", BOB), ("text", " paused the session.")]
+    assert page[seq["needs_outcome"]]["sentence"][1] == ("bdi", "Wednesdays work better")
+
+
+def test_the_room_page_carries_the_vocabulary(app, world, clock):
+    with app.app_context():
+        public_id = Room(world).row().public_id
+    page = logged_in(app, "bob").get(f"/practice/{public_id}").get_data(as_text=True)
+    config = json.loads(next(text(n) for n in nodes(Tree(page).root) if n["attrs"].get("id") == "room-config"))
+    assert config["sentences"] == json.loads(json.dumps(vocabulary.export()))
+    assert config["steps"] == json.loads(json.dumps(vocabulary.catalogue()))
+    assert config["measures"] == vocabulary.MEASURES
+
+
+def test_a_template_chooses_by_field_viewer_and_presence():
+    def ended(**data):
+        return vocabulary.line({"type": "session_ended", "seq": 1, "at": None, "actor": None, "data": data},
+                               NAMES, "a")
+    assert ended(by="b", reason="ended_by_partner") == f"{BOB} ended the session."
+    assert ended(by=None, reason="rescheduled") == "The session ended, to continue another time."
+    assert ended(by=None, reason="idle") == "The session ended."
+    paused = {"type": "paused", "seq": 2, "at": None, "actor": "b", "data": {"by": "b"}}
+    assert vocabulary.markup(vocabulary.parts(paused, NAMES, "a")) == \
+        "<bdi>Bob &lt;i&gt;&amp; co&lt;/i&gt;</bdi> paused the session."
+    unknown = {"type": "something_new", "seq": 3, "at": None, "actor": None, "data": {"x": 1}}
+    assert vocabulary.line(unknown, NAMES, "a") == "Something new."
+    assert vocabulary.describe_event(unknown, NAMES, "a") is None
+    assert vocabulary.describe_event({**unknown, "type": "step_started"}, NAMES, "a") is None
