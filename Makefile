@@ -7,7 +7,8 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := app
 
 .PHONY: run install install-test vendor chromium migrate demo test test-fast test-postgres \
-        test-realtime test-faults test-multiprocess test-browser audit bench bench-smoke bench-pairs clean nginx
+        test-realtime test-faults test-multiprocess test-browser audit bench bench-smoke bench-pairs clean nginx \
+        soak
 
 run: install vendor migrate ## install, migrate and serve on http://127.0.0.1:5000 (SQLite)
 	$(PY) app.py
@@ -108,3 +109,11 @@ bench-pairs: install-test ## the p99 target's check: the relay and the app at 50
 # --- reliability: crash, network faults, database faults, live equals reloaded (issue 5) ---------
 test-faults: install-test ## kill -9 x22, cut connections, PostgreSQL restart/black hole, live = reloaded
 	$(PYTEST) tests/faults -s
+
+# The same crash and network-fault tests at full counts (not part of `make test`; ~10 min).
+# FAULT_CRASHES is per database; REQUIRE_SERVICES=1 so the PostgreSQL case cannot skip.
+SOAK_CRASHES        ?= 50
+SOAK_NETWORK_FAULTS ?= 1000
+soak: install-test ## kill -9 x50 on SQLite and on PostgreSQL, 1,000 dropped or cut connections (figures in docs/reliability.md)
+	REQUIRE_SERVICES=1 FAULT_CRASHES=$(SOAK_CRASHES) FAULT_NETWORK_FAULTS=$(SOAK_NETWORK_FAULTS) \
+	  $(PYTEST) tests/faults/test_crash.py tests/faults/test_network_faults.py -s
