@@ -9,6 +9,7 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=FULL",       # an acknowledged commit survives a power cut
     "PRAGMA busy_timeout=15000",     # wait for the writer instead of failing at once
     "PRAGMA foreign_keys=ON",
+    "PRAGMA secure_delete=ON",       # deleted and overwritten content is zeroed, not left in free space
 )
 
 
@@ -30,3 +31,15 @@ def configure_engine(engine: Engine) -> None:
         for pragma in SQLITE_PRAGMAS:
             cur.execute(pragma)
         cur.close()
+
+
+def scrub_wal(engine: Engine) -> bool:
+    """After an erasure on SQLite: copy the write-ahead log into the database file and truncate it
+    to zero bytes, so no older page image holding erased words stays in `-wal` (secure_delete has
+    zeroed them in the file itself). Waits for readers (the busy timeout); False if some reader
+    still held an older snapshot. Nothing to do on PostgreSQL (docs/privacy.md says what is kept)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as conn:
+        busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()[0]
+    return busy == 0

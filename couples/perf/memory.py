@@ -59,6 +59,13 @@ def remember(row) -> None:
         rows.popitem(last=False)
 
 
+def forget(session_id: int) -> None:
+    """Drop a session's remembered row (an erasure changed what it holds)."""
+    found = current_app.extensions.get("couples_memory")
+    if found is not None:
+        found.rows.pop(session_id, None)
+
+
 def recall(sid: str, public_id: str):
     """(joined, row) for a socket's turn in `public_id`, or None when this process cannot tell."""
     if not on():

@@ -13,10 +13,15 @@ What deletion does (explained on the page before confirming, and in docs/privacy
   erased: the event stays as a placeholder so the log keeps its numbering.
 - A therapist's private notes are deleted (nobody else could ever read them) and their links end.
 - The audit log is kept: it holds ids and actions, never anyone's words, and it must stay
-  tamper-evident. The deletion itself is recorded in it.
+  tamper-evident (the database refuses to update or delete its rows). The deletion itself is
+  recorded in it.
+- What is erased is erased from the file too: SQLite zeroes deleted content (secure_delete) and,
+  after the deletion, the write-ahead log is checkpointed and truncated (database.scrub_wal).
+  docs/privacy.md lists every place personal data lives, and what PostgreSQL keeps.
 """
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime
 
@@ -24,12 +29,15 @@ from sqlalchemy import select
 
 from .. import access
 from ..accounts import service as accounts
+from ..database import scrub_wal
 from ..errors import DomainError
 from ..extensions import db
 from ..pairing import service as pairing
 from . import audit
 from ..models import (AuditEntry, AuthSession, Couple, CoupleMember, Invitation, PracticeSession,
                      SessionEvent, TherapistLink, TherapistNote, User, utcnow)
+
+log = logging.getLogger(__name__)
 
 CONFIRM_PHRASE = "delete my account"
 FORMER = {"partner": "A former partner", "therapist": "A former therapist"}
@@ -169,10 +177,11 @@ def delete_account(user: User, password: str, confirm: str) -> None:
     if not user.is_therapist and access.active_membership(user) is not None:
         pairing.leave(user)  # ends the couple and its live session for both, revokes its therapists
     now = utcnow()
+    erased_sessions = []
     if user.is_therapist:
         _therapist_leaves(user, now)
     else:
-        _erase_private_events(user)
+        erased_sessions = _erase_private_events(user)
     for row in db.session.scalars(select(AuthSession).where(AuthSession.user_id == user.id)):
         row.revoked_at, row.label = row.revoked_at or now, None
     tag = secrets.token_hex(6)
@@ -186,20 +195,48 @@ def delete_account(user: User, password: str, confirm: str) -> None:
     presence.audience_changed(user_id=user.id)
     db.session.commit()
     presence.cut_lost_sockets([user.id])
+    _scrub(erased_sessions)
 
 
-def _erase_private_events(user: User) -> None:
+def _scrub(session_ids: list[int]) -> None:
+    """After the commit: no copy of what was erased stays in this process's memory of the
+    sessions, nor in SQLite's write-ahead log."""
+    from ..perf import memory
+    for session_id in session_ids:
+        memory.forget(session_id)
+    if not scrub_wal(db.engine):
+        log.warning("after an account deletion, a reader kept SQLite's WAL from being truncated; "
+                    "it will be overwritten by later checkpoints")
+
+
+def _erase_private_events(user: User) -> list[int]:
     """Erase what only this partner (and perhaps their therapist) could see; keep what they said
-    to their partner. The event row stays, so every viewer's numbering is unchanged."""
+    to their partner. The event row stays, so every viewer's numbering is unchanged. The session
+    state loses it too: their safety answer and a private pause reason. Returns the session ids."""
+    touched = []
     for session, seat in _my_sessions(user):
+        touched.append(session.id)
         partner_seat = "b" if seat == "a" else "a"
         for ev in db.session.scalars(select(SessionEvent).where(SessionEvent.session_id == session.id)):
             about_them = ev.seat == seat or (ev.seat is None and (ev.data or {}).get("partner") == seat)
-            if about_them and partner_seat not in (ev.audience or []):
+            if about_them and partner_seat not in (ev.audience or []) and ev.data != {"erased": True}:
                 ev.data = {"erased": True}
-        paused = (session.state or {}).get("paused")
-        if paused and paused.get("by") == seat and paused.get("reason"):  # a private reason, kept in state
-            session.state = {**session.state, "paused": {**paused, "reason": None}}
+        state = _erase_from_state(session.state or {}, seat)
+        if state is not None:
+            session.state = state
+    return touched
+
+
+def _erase_from_state(state: dict, seat: str) -> dict | None:
+    """The state without this seat's private values (None: it holds none)."""
+    out = dict(state)
+    safety = state.get("safety")
+    if isinstance(safety, dict) and safety.get(seat) is not None:  # their private answer
+        out["safety"] = {**safety, seat: None}
+    paused = state.get("paused")
+    if paused and paused.get("by") == seat and paused.get("reason"):  # a private reason
+        out["paused"] = {**paused, "reason": None}
+    return out if out != state else None
 
 
 def _therapist_leaves(user: User, now: datetime) -> None:
