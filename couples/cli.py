@@ -2,7 +2,6 @@
 import base64
 import hashlib
 import hmac
-import os
 
 import click
 from flask import current_app
@@ -14,6 +13,7 @@ from .accounts import service as accounts
 from .pairing import service as pairing
 from .extensions import db
 from .models import TherapistLink, User
+from .web.links import public_url
 
 DEMO_PEOPLE = (  # email, display name, role
     ("alex@demo.example", "Alex", "partner"),
@@ -51,8 +51,7 @@ def demo():
     click.echo("Demo accounts created." if created else "Demo accounts already exist; their logins:")
     for user in people:
         click.echo(f"  {user.role:<9} {user.display_name:<13} {user.email:<22} password: {password}")
-    host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")
-    click.echo(f"Open http://{host}:{port}/login and log in as any of them.")
+    click.echo(f"Open {public_url('accounts.login')} and log in as any of them.")
 
 
 def _pair(alex: User, sam: User) -> None:

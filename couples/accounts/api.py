@@ -5,18 +5,24 @@ from flask_login import current_user
 from ..errors import DomainError
 from ..web.api import api_blueprint, body, public, reply
 from . import service as accounts
-from .schemas import RegisterSchema, TokenOut, TokenRequestSchema, UserOut
-from .throttle import login_limits
+from .schemas import RegisteredOut, RegisterSchema, TokenOut, TokenRequestSchema, UserOut
+from .throttle import login_limits, register_limits
 
 bp = api_blueprint("accounts", __name__)
 
 
+# 202 and the same words whether or not the email already had an account (docs/security.md).
+REGISTERED = ("If this email was new, the account is ready: ask for a token (POST /api/v1/tokens) to "
+              "log in. If it already had an account, nothing was changed.")
+
+
 @bp.post("/accounts")
 @public
+@register_limits
 def create_account():
     data = body(RegisterSchema)
-    user = accounts.register(data["email"], data["password"], data["display_name"], data["role"])
-    return reply(UserOut, user, 201)
+    accounts.register(data["email"], data["password"], data["display_name"], data["role"])
+    return reply(RegisteredOut, {"message": REGISTERED}, 202)
 
 
 @bp.post("/tokens")

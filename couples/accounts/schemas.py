@@ -3,9 +3,10 @@
 Request schemas reject unknown keys and wrong types (StrictSchema); response schemas decide
 exactly which attributes leave the server, so a new model column never leaks by accident.
 """
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..fields import PlainText, StrictSchema, Text, valid_unicode, visible_only
+from .passwords import weakness
 
 ROLES = ("partner", "therapist")
 PASSWORD_MIN = 10
@@ -25,11 +26,25 @@ def Password(**kwargs):
 
 # --- requests -------------------------------------------------------------------------------
 
+def check_new_password(data: dict, field: str = "password") -> None:
+    """Refuse a new password that is easy to guess (passwords.weakness), beside its field. Every
+    schema that sets a password calls it (registration; a future password change too)."""
+    password = data.get(field)
+    if isinstance(password, str):
+        reason = weakness(password, email=data.get("email"), display_name=data.get("display_name"))
+        if reason:
+            raise ValidationError({field: [reason]})
+
+
 class RegisterSchema(StrictSchema):
     email = Email(required=True)
     password = Password(required=True)
     display_name = PlainText(max_length=80, required=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES, error="Choose partner or therapist."))
+
+    @validates_schema(skip_on_field_errors=False)
+    def _password_is_not_easy_to_guess(self, data, **kwargs):
+        check_new_password(data)
 
 
 class LoginSchema(StrictSchema):
@@ -49,6 +64,11 @@ class UserOut(StrictSchema):
     display_name = fields.String()
     role = fields.String()
     therapist_code = fields.String(allow_none=True)
+
+
+class RegisteredOut(StrictSchema):
+    """The answer to a registration: the same whether or not the email already had an account."""
+    message = fields.String()
 
 
 class TokenOut(StrictSchema):

@@ -7,58 +7,58 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import DomainError
 from ..extensions import db
 from ..models import AuthSession, User, new_code, utcnow
-
-# Computed once so that a login for an unknown email costs as much as for a known one.
-_DUMMY_HASH: dict[tuple, str] = {}
-
-
-def hasher() -> PasswordHasher:
-    cfg = current_app.config
-    return PasswordHasher(time_cost=cfg.get("ARGON2_TIME_COST", 3),
-                          memory_cost=cfg.get("ARGON2_MEMORY_KIB", 65536),
-                          parallelism=cfg.get("ARGON2_PARALLELISM", 1))
+from .passwords import dummy_hash, hash_password, hasher, verify_password
 
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def register(email: str, password: str, display_name: str, role: str) -> User:
-    """Create an account; the email is unique, case-insensitively."""
+def register(email: str, password: str, display_name: str, role: str) -> User | None:
+    """Create an account; None when the email (case-insensitively) already has one.
+
+    Both cases cost the same (one Argon2id hash, one lookup) and the pages and the API answer them
+    alike, so registering says nothing about who else has an account (docs/security.md)."""
     email = email.strip().lower()
+    password_hash = hash_password(password)  # before the lookup: a taken email costs the same
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise DomainError("email_taken", "An account with this email already exists.", 409,
-                          {"email": "Already registered."})
-    user = User(email=email, display_name=display_name, role=role,
-                password_hash=hasher().hash(password),
+        return None
+    user = User(email=email, display_name=display_name, role=role, password_hash=password_hash,
                 therapist_code=new_code(5) if role == "therapist" else None)
     db.session.add(user)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # registered a moment ago by another request
+        db.session.rollback()
+        return None
     return user
 
 
 def authenticate(email: str, password: str) -> User:
-    """The user with these credentials, or `bad_credentials` (never saying which part was wrong)."""
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower(), User.deleted_at.is_(None)))
+    """The user with these credentials, or `bad_credentials` (never saying which part was wrong).
+
+    Exactly one Argon2id verify either way: an unknown email is checked against a dummy hash made
+    once, so it takes as long as a known email with a wrong password."""
     ph = hasher()
+    dummy = dummy_hash(ph)  # made on the first call of any kind, never again
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower(), User.deleted_at.is_(None)))
     try:
         if user is None:
-            key = (ph.time_cost, ph.memory_cost)
-            ph.verify(_DUMMY_HASH.setdefault(key, ph.hash("not a password")), password)
+            verify_password(dummy, password, ph)
             raise VerificationError
-        ph.verify(user.password_hash, password)
+        verify_password(user.password_hash, password, ph)
     except (VerificationError, InvalidHashError):
         raise DomainError("bad_credentials", "That email and password do not match.", 401) from None
     if ph.check_needs_rehash(user.password_hash):
-        user.password_hash = ph.hash(password)
+        user.password_hash = hash_password(password, ph)
         db.session.commit()
     return user
 

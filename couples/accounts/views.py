@@ -7,7 +7,7 @@ from ..errors import DomainError
 from ..web.forms import form_errors, form_input, safe_next
 from . import service as accounts
 from .schemas import LoginSchema, RegisterSchema
-from .throttle import login_limits
+from .throttle import login_limits, register_limits, stranger_limits
 
 bp = Blueprint("accounts", __name__)
 
@@ -24,7 +24,14 @@ def log_in(user) -> None:
 
 # --- pages ----------------------------------------------------------------------------------
 
+# The same answer whether or not the email already had an account (docs/security.md): nobody can
+# learn from this page who uses Couples. The new account is not logged in; its owner logs in next.
+REGISTERED = ("Thank you. If this email was new, your account is ready: log in with it now. If it "
+              "already had an account, nothing was changed: log in with that account's password.")
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@register_limits
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("pairing.dashboard"))
@@ -33,13 +40,13 @@ def register():
         values = form_input("email", "display_name", "role")
         try:
             data = RegisterSchema().load(form_input("email", "password", "display_name", "role"))
-            user = accounts.register(data["email"], data["password"], data["display_name"], data["role"])
+            accounts.register(data["email"], data["password"], data["display_name"], data["role"])
         except (ValidationError, DomainError) as err:
             errors, status = form_errors(err), getattr(err, "status", 422)
         else:
-            log_in(user)
-            flash("Welcome. Your account is ready.", "success")
-            return redirect(url_for("pairing.dashboard"))
+            session["login_email"] = data["email"].strip().lower()  # filled in on the login page
+            flash(REGISTERED, "success")
+            return redirect(url_for("accounts.login"), 303)
     return render_template("auth/register.html", values=values, errors=errors), status
 
 
@@ -49,6 +56,8 @@ def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("pairing.dashboard"))
     values, errors, status = {}, {}, 200
+    if request.method == "GET" and session.get("login_email"):
+        values = {"email": session.pop("login_email")}
     if request.method == "POST":
         values = form_input("email")
         try:
@@ -63,6 +72,7 @@ def login():
 
 
 @bp.post("/logout")
+@stranger_limits
 def logout():
     if current_user.is_authenticated:
         accounts.end_login(current_user.auth_session_id)

@@ -1,8 +1,8 @@
 """The couples API: the couple, its invitation, joining and leaving, therapists and consent."""
-from flask import url_for
 from flask_login import current_user
 
 from ..fields import EmptySchema
+from ..web.links import public_url
 from ..web.api import api_blueprint, body, reply
 from . import service as pairing
 from .schemas import (CoupleStatusOut, InvitationOut, JoinSchema, TherapistCoupleOut, TherapistCouplesOut,
@@ -15,7 +15,7 @@ def _invitation_body(invitation):
     if invitation is None:
         return None
     return {"code": invitation.code, "expires_at": invitation.expires_at,
-            "url": url_for("pairing.join_page", code=invitation.code, _external=True)}
+            "url": public_url("pairing.join_page", code=invitation.code)}
 
 
 def _status_body(user):

@@ -208,11 +208,10 @@ def _find_therapist(email: str | None, code: str | None) -> User:
     else:
         found = db.session.scalar(select(User).where(User.therapist_code == normalise_code(code),
                                                      User.deleted_at.is_(None)))
-    if found is None:
+    if found is None or not found.is_therapist:
+        # One answer for "no account" and "a partner's account": inviting must not tell a partner
+        # whether someone (an ex, say) has an account here (docs/security.md).
         raise DomainError("therapist_not_found", "No therapist has this email or code.", 404)
-    if not found.is_therapist:
-        raise DomainError("not_a_therapist", "This account is not a therapist's account.", 422,
-                          {"email": "Not a therapist."})
     return found
 
 

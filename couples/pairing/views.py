@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 
 from ..errors import DomainError
 from ..web.forms import form_errors, form_input
+from ..web.links import public_url
 from . import service as pairing
 from .schemas import JoinSchema, TherapistInviteSchema
 
@@ -33,8 +34,7 @@ def render_dashboard(form: str | None = None, errors: dict | None = None, values
         return render_template("dashboard_therapist.html",
                                couples=pairing.therapist_couples(current_user)), status
     state = pairing.couple_status(current_user)
-    invite_url = (url_for("pairing.join_page", code=state.invitation.code, _external=True)
-                  if state.invitation else None)
+    invite_url = public_url("pairing.join_page", code=state.invitation.code) if state.invitation else None
     return render_template("dashboard.html", state=state, invite_url=invite_url, form=form,
                            errors=errors or {}, values=values or {}), status
 

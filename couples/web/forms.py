@@ -1,5 +1,8 @@
 """What every HTML form view shares: reading the named fields, errors beside each field, and
 where a redirect may go."""
+import unicodedata
+from urllib.parse import unquote
+
 from flask import request
 from marshmallow import ValidationError
 
@@ -22,7 +25,32 @@ def form_errors(err: Exception) -> dict:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only a path on this site (never //host or a full URL) may be a redirect target."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return None
+    r"""`target` when it is a path on this site, else None (the caller redirects home instead).
+
+    Decided on what a browser would make of it, not on the raw text: browsers drop tabs and line
+    breaks anywhere in a URL and spaces and controls at its ends (so "/\t/evil.com" is
+    "//evil.com", another host), read a backslash as a slash, and resolve "." and ".." segments;
+    a proxy may decode %2F. So: no control, space or invisible character and no backslash, in the
+    text or in its percent-decodings; a single leading slash; no empty, "." or ".." segment; no
+    scheme, no host. Anything else is refused rather than repaired."""
+    if not isinstance(target, str) or not 0 < len(target) <= 2000:
+        return None
+    seen = target
+    for _ in range(3):  # the text and up to two rounds of percent-decoding ("%252F")
+        if not _is_local_path(seen):
+            return None
+        decoded = unquote(seen)
+        if decoded == seen:
+            return target
+        seen = decoded
+    return None  # still encoded after three rounds: nobody writes a link like that
+
+
+def _is_local_path(text: str) -> bool:
+    if any(ch == "\\" or unicodedata.category(ch)[0] in "CZ" for ch in text):
+        return False  # controls (tab, CR, LF, NUL...), spaces, invisible formatting, backslash
+    path = text.split("?", 1)[0].split("#", 1)[0]
+    if not path.startswith("/"):
+        return False  # a scheme ("https:", "javascript:"), or relative to the login page
+    segments = path.split("/")[1:]  # "//host" and "/a//b" have an empty one
+    return all(seg not in ("", ".", "..") for seg in segments[:-1]) and segments[-1] not in (".", "..")
