@@ -25,6 +25,50 @@ def _secret_key(instance: Path, production: bool) -> str:
     return path.read_text().strip()
 
 
+def _audit_key(instance: Path, production: bool) -> str:
+    """COUPLES_AUDIT_KEY (signs the audit chain and its checkpoints, privacy/audit.py); else a
+    generated one kept under instance/ (dev only). Never in the database, whose rows it signs."""
+    key = os.environ.get("COUPLES_AUDIT_KEY", "").strip()
+    if key:
+        if len(key) < 32:
+            raise RuntimeError("COUPLES_AUDIT_KEY must be at least 32 characters (e.g. 64 hex digits)")
+        return key
+    if production:
+        raise RuntimeError("COUPLES_AUDIT_KEY must be set when COUPLES_ENV=production")
+    path = instance / "audit_key"
+    if not path.exists():  # created whole or not at all: processes starting together agree on it
+        instance.mkdir(parents=True, exist_ok=True)
+        tmp = instance / f".audit_key.{os.getpid()}.{secrets.token_hex(4)}"
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+def _base_url(production: bool, port: str) -> str:
+    """COUPLES_BASE_URL: the public address every link the app hands out starts with (an
+    invitation link). Never derived from the request's Host or forwarded headers, which the sender
+    chooses. Required in production; in development the address `python app.py` serves on."""
+    from urllib.parse import urlsplit
+    url = os.environ.get("COUPLES_BASE_URL", "").strip()
+    if not url:
+        if production:
+            raise RuntimeError("COUPLES_BASE_URL must be set when COUPLES_ENV=production "
+                               "(the public address, e.g. https://couples.example.org)")
+        return f"http://127.0.0.1:{port}"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc \
+            or parts.query or parts.fragment:
+        raise RuntimeError("COUPLES_BASE_URL must be like https://couples.example.org (scheme, host, "
+                           "optional port and path; nothing else)")
+    return url.rstrip("/")
+
+
 class Config:
     """Built per app so that tests can change the environment between apps."""
 
@@ -33,6 +77,9 @@ class Config:
         self.ENV_NAME = os.environ.get("COUPLES_ENV", "development")
         production = self.ENV_NAME == "production"
         self.SECRET_KEY = _secret_key(instance, production)
+        self.AUDIT_KEY = _audit_key(instance, production)
+        # Where the audit chain's signed checkpoints are appended: outside the database.
+        self.AUDIT_CHECKPOINTS = os.environ.get("COUPLES_AUDIT_CHECKPOINTS") or str(instance / "audit-checkpoints")
         self.SQLALCHEMY_DATABASE_URI = normalise_db_url(
             os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'couples.db'}")
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
@@ -42,6 +89,7 @@ class Config:
         port = os.environ.get("PORT", "5000")
         self.ALLOWED_ORIGINS = [o.strip() for o in os.environ.get(
             "COUPLES_ALLOWED_ORIGINS", f"http://127.0.0.1:{port},http://localhost:{port}").split(",") if o.strip()]
+        self.BASE_URL = _base_url(production, port)  # public links (invitations): never the Host header
         self.SESSION_COOKIE_SECURE = _bool("COUPLES_SECURE_COOKIES", production)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -55,6 +103,17 @@ class Config:
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
         self.LOGIN_RATE_LIMIT = os.environ.get("COUPLES_LOGIN_RATE_LIMIT", "10 per minute")
+        # Per email, from any address: after LOGIN_FREE_FAILURES failures within the window, each
+        # attempt at it waits its own slot (LOGIN_DELAY_BASE seconds, doubling per failure up to
+        # LOGIN_DELAY_MAX), one after another; beyond LOGIN_MAX_WAIT of queue: 429 (accounts/throttle.py).
+        self.LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+        self.LOGIN_FREE_FAILURES = 5
+        self.LOGIN_DELAY_BASE = 0.5
+        self.LOGIN_DELAY_MAX = 8.0
+        self.LOGIN_MAX_WAIT = 30.0
+        self.REGISTER_RATE_LIMIT = os.environ.get("COUPLES_REGISTER_RATE_LIMIT", "10 per hour")
+        # Argon2id hashes running at once, each in a native thread off the event loop.
+        self.HASH_THREADS = max(1, (os.cpu_count() or 2) - 1)
         # Reverse proxies in front of the app (1 behind deploy/nginx.conf). Their X-Forwarded-For
         # and -Proto are believed for exactly that many hops; 0 (the default) believes none, so a
         # client cannot pick its own address to dodge the login limit.

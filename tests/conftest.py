@@ -1,25 +1,20 @@
 """Shared fixtures: an app on a fresh database (SQLite by default, PostgreSQL with
-TEST_DATABASE=postgresql), a client, and small helpers so each test reads as a story."""
+TEST_DATABASE=postgresql), a client, and small helpers so each test reads as a story. What they
+are built from is the harness in tests/support (inprocess.py: the app's test configuration and
+clients; people.py: accounts and couples)."""
 import os
 import shutil
-import uuid
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from couples import create_app
 from couples.extensions import db
+from support.inprocess import ApiClient, FakeClock, base_config, seed_world
+from support.people import PASSWORD, make_account, pair_over_api
 from support.server import migrate
 from support.services import postgres_database as _postgres_database
-
-# Cheap but real Argon2id for tests (the OWASP minimum: 19 MiB, t=2).
-FAST_HASH = {"ARGON2_MEMORY_KIB": 19456, "ARGON2_TIME_COST": 2}
-
-
-def base_config(url: str, tmp_path) -> dict:
-    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-" + uuid.uuid4().hex,
-            "ASYNC_MODE": "threading", "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-            "REDIS_URL": None, "RATELIMIT_STORAGE_URI": "memory://", **FAST_HASH}
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +41,7 @@ def database_url(request, tmp_path):
         with engine.begin() as conn:
             tables = [r[0] for r in conn.execute(text(
                 "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+            conn.execute(text("SET LOCAL session_replication_role = replica"))  # past audit_log's TRUNCATE trigger
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         engine.dispose()
         return url
@@ -76,42 +72,17 @@ def runner(app):
 # === Accounts, pairing and consent helpers (issue 2) ==========================================
 # Small helpers so a test reads as a story: `alice = make_user("alice@example.com")`,
 # `as_alice = api_as(alice)`, `as_alice.post("/api/v1/couple")`, `register(client, ...)`.
-from types import SimpleNamespace  # noqa: E402
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def make_user(app):
     """Create an account directly (no HTTP); returns a plain record of it."""
-    from couples.accounts import service as accounts
-
     def make(email, role="partner", display_name=None, password=PASSWORD):
         with app.app_context():
-            user = accounts.register(email, password, display_name or email.split("@")[0].title(), role)
+            user = make_account(email, role, display_name, password)
             return SimpleNamespace(id=user.id, email=user.email, display_name=user.display_name,
                                    role=role, password=password, therapist_code=user.therapist_code)
     return make
-
-
-class ApiClient:
-    """A test client that sends a bearer token (and JSON) with every request."""
-
-    def __init__(self, client, token, user=None):
-        self.client, self.token, self.user = client, token, user
-
-    def open(self, method, path, json=None, headers=None, **kwargs):
-        headers = {"Authorization": f"Bearer {self.token}", **(headers or {})}
-        return self.client.open(path, method=method, json=json, headers=headers, **kwargs)
-
-    def get(self, path, **kw):
-        return self.open("GET", path, **kw)
-
-    def post(self, path, json=None, **kw):
-        return self.open("POST", path, json=json, **kw)
-
-    def delete(self, path, **kw):
-        return self.open("DELETE", path, **kw)
 
 
 @pytest.fixture
@@ -127,11 +98,16 @@ def api_as(app):
 
 @pytest.fixture
 def register():
-    """`register(client, email, role)` through the HTML form; returns the response."""
+    """`register(client, email, role)` through the HTML forms, as a person does it: register, then
+    log in (registering never logs in: it answers alike whether or not the email was new).
+    Returns the login's response, or the registration's when it was refused."""
     def do(client, email, role="partner", password=PASSWORD, display_name=None, follow=False):
-        return client.post("/register", data={"email": email, "password": password, "role": role,
+        resp = client.post("/register", data={"email": email, "password": password, "role": role,
                                               "display_name": display_name or email.split("@")[0].title()},
-                           follow_redirects=follow)
+                           follow_redirects=False)
+        if resp.status_code != 303:
+            return resp
+        return client.post("/login", data={"email": email, "password": password}, follow_redirects=follow)
     return do
 
 
@@ -148,9 +124,8 @@ def couple(make_user, api_as):
     """Alice and Bob, paired: their API clients and the couple's id."""
     alice, bob = make_user("alice@example.com", display_name="Alice"), make_user("bob@example.com", display_name="Bob")
     as_alice, as_bob = api_as(alice), api_as(bob)
-    created = as_alice.post("/api/v1/couple").get_json()
-    assert as_bob.post("/api/v1/couple/join", json={"code": created["invitation"]["code"]}).status_code == 200
-    return SimpleNamespace(alice=alice, bob=bob, as_alice=as_alice, as_bob=as_bob, id=created["couple"]["id"])
+    paired = pair_over_api(as_alice, as_bob)
+    return SimpleNamespace(alice=alice, bob=bob, as_alice=as_alice, as_bob=as_bob, id=paired.couple["id"])
 
 
 @pytest.fixture
@@ -161,3 +136,26 @@ def make_app(app, database_url, tmp_path):
         return create_app({**base_config(database_url, tmp_path), **overrides})
     return build
 # === end of issue 2 helpers ====================================================================
+
+
+# === The room through its services (tests/room, tests/review) ==================================
+
+
+@pytest.fixture
+def clock(app):
+    """The practice clock, moved by hand: `clock.advance(minutes=20)`."""
+    c = FakeClock()
+    app.config["CLOCK"] = c
+    return c
+
+
+@pytest.fixture
+def world(app, clock):
+    """Alice (a), Bob (b), their consented therapist Theo and Eve (an outsider): ids and tokens."""
+    return seed_world(app)
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield

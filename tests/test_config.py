@@ -19,6 +19,8 @@ def test_production_requires_a_secret_key_and_secure_cookies(tmp_path, monkeypat
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         Config(str(tmp_path))
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("COUPLES_BASE_URL", "https://couples.example.org")
+    monkeypatch.setenv("COUPLES_AUDIT_KEY", "k" * 64)  # required too (tests/privacy/test_audit_chain.py)
     cfg = Config(str(tmp_path))
     assert cfg.SESSION_COOKIE_SECURE and cfg.SESSION_COOKIE_HTTPONLY
 

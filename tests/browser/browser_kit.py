@@ -5,8 +5,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from support import browser as shared
-from support.browser import answer, connected  # noqa: F401 - the tests import them from here
+from support.browser import answer, connected, enter_room  # noqa: F401 - the tests import them from here
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -29,11 +28,6 @@ def check_page(page, name: str) -> None:
         page.wait_for_timeout(150)  # charts redraw on resize
         page.screenshot(path=str(ARTIFACTS / f"{name}-{label}-{w}.png"), full_page=True)
     page.set_viewport_size(size)
-
-
-def enter_room(person):
-    """From the practice page: start the couple's session, or rejoin it."""
-    return shared.enter_room(person.page)
 
 
 def observe(therapist, names):

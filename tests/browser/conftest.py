@@ -14,7 +14,8 @@ require_playwright()  # here, before the test modules import it: skips (or fails
 
 from browser_kit import ARTIFACTS, ROOT  # noqa: E402 - needs Playwright
 from playwright import sync_api  # noqa: E402
-from support.server import EASY_LOGIN, ServerProcess, migrate  # noqa: E402
+from support.people import make_account, pair_and_link  # noqa: E402
+from support.server import EASY_LOGIN, database, serve  # noqa: E402
 
 PASSWORD = "browser-test-password-1"
 
@@ -22,21 +23,18 @@ PASSWORD = "browser-test-password-1"
 def seed_people(app, count: int) -> dict:
     """`count` couples of two partners, each couple linked to the one therapist (Dr Robin Lee)
     through the pairing service; returns the emails and the password they share."""
-    from couples.accounts import service as accounts
     from couples.extensions import db
-    from support.people import pair_and_link
     out = {"password": PASSWORD, "couples": []}
     with app.app_context():
-        therapist = accounts.register("therapist@test.example", PASSWORD, "Dr Robin Lee", "therapist")
+        therapist = make_account("therapist@test.example", "therapist", "Dr Robin Lee", PASSWORD)
         for i in range(count):
-            a = accounts.register(f"a{i}@test.example", PASSWORD, ["Alex", "Jo", "Kim", "Max", "Ana"][i % 5], "partner")
-            b = accounts.register(f"b{i}@test.example", PASSWORD, ["Sam", "Ria", "Lou", "Noor", "Ben"][i % 5], "partner")
+            a = make_account(f"a{i}@test.example", "partner", ["Alex", "Jo", "Kim", "Max", "Ana"][i % 5], PASSWORD)
+            b = make_account(f"b{i}@test.example", "partner", ["Sam", "Ria", "Lou", "Noor", "Ben"][i % 5], PASSWORD)
             pair_and_link(a, b, therapist)
             db.session.commit()
             out["couples"].append({"a": a.email, "b": b.email, "names": [a.display_name, b.display_name]})
         out["therapist"] = therapist.email
         db.session.remove()
-        db.engine.dispose()
     return out
 
 
@@ -46,10 +44,9 @@ def server(tmp_path_factory):
     that starts a session: a session's state carries over between tests."""
     require_browser(*VENDOR, AXE)  # before a server starts for nothing
     tmp = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{tmp / 'couples.db'}"
-    people = seed_people(migrate(url), 5)
-    with ServerProcess(tmp, url, env={"COUPLES_SWEEP_INTERVAL": "0.3", **EASY_LOGIN}) as server:
-        server.people = people
+    env = {"COUPLES_SWEEP_INTERVAL": "0.3", **EASY_LOGIN}
+    with database(tmp, postgresql=False) as (url, app), \
+            serve(tmp, url, app=app, people=lambda app: seed_people(app, 5), env=env) as server:
         yield server
     if ARTIFACTS.exists():
         shutil.copy(server.log_path, ARTIFACTS / "server.log")

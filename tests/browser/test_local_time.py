@@ -21,6 +21,8 @@ def test_the_invitation_expiry_is_shown_in_the_readers_time_zone(browser, server
         page.get_by_label("Email").fill(f"noor-{uuid.uuid4().hex[:8]}@test.example")
         page.get_by_label("Password").fill(server.people["password"])
         page.get_by_role("button", name="Create account").click()
+        page.get_by_label("Password").fill(server.people["password"])  # then log in, the email filled in
+        page.get_by_role("button", name="Log in").click()
         page.get_by_role("button", name="Create our couple").click()
         expect(page.get_by_role("heading", name="Invite your partner")).to_be_visible()
         page.wait_for_load_state("load")

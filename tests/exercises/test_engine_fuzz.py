@@ -11,7 +11,7 @@ try:  # the engine needs only couples.fields and couples.exercises: work even if
     importlib.import_module("couples")
 except Exception:  # pragma: no cover - only while the app package is absent or broken
     _pkg = types.ModuleType("couples")
-    _pkg.__path__ = [str(pathlib.Path(__file__).resolve().parents[1] / "couples")]
+    _pkg.__path__ = [str(pathlib.Path(__file__).resolve().parents[2] / "couples")]
     sys.modules["couples"] = _pkg
 
 from hypothesis import HealthCheck, given, settings, strategies as st

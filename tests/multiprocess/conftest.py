@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from support.people import Api, sign_up
-from support.server import EASY_LOGIN, ServerProcess, free_port
+from support.people import Api, pair_over_api, sign_up
+from support.server import EASY_LOGIN, serve_many
 from support.services import postgres_database, redis_database
 
 from .mp_support import PRESENCE_TTL, REDIS_URL, PresencePeer
@@ -30,26 +30,12 @@ def redis_queue():
 def cluster(mp_database, redis_queue, tmp_path_factory):
     """Three server processes on one database and one message queue."""
     tmp = tmp_path_factory.mktemp("multiprocess")
-    clock = tmp / "clock_offset"
-    clock.write_text("0")
-    ports = [free_port() for _ in range(3)]
-    origins = [f"http://127.0.0.1:{p}" for p in ports]
     env = {"REDIS_URL": redis_queue, "SECRET_KEY": "mp-shared-secret",
            "COUPLES_PRESENCE_TTL": str(PRESENCE_TTL), **EASY_LOGIN}
-    procs = [ServerProcess(tmp, mp_database, port=p, origins=origins, env=env, name=f"server{i + 1}",
-                           clock_file=clock) for i, p in enumerate(ports)]
-    try:
-        for p in procs:
-            p.start()
-    except Exception:
-        for p in procs:
-            p.stop()
-        raise
-    # one clock file for all three: moving the first process's clock moves them all
-    yield SimpleNamespace(procs=procs, db_url=mp_database, clock=clock, tmp=tmp,
-                          shift_clock=lambda seconds: procs[0].shift_clock(seconds=seconds))
-    for p in procs:
-        p.stop()
+    with serve_many(tmp, mp_database, 3, env=env) as procs:
+        # one clock file for all three: moving the first process's clock moves them all
+        yield SimpleNamespace(procs=procs, db_url=mp_database, clock=procs[0].clock_file, tmp=tmp,
+                              shift_clock=lambda seconds: procs[0].shift_clock(seconds=seconds))
     failed = [p for p in procs if "Traceback" in p.output()]
     for p in failed:
         print(f"\n--- {p.name} log (tracebacks) ---\n{p.output()[-4000:]}")
@@ -62,10 +48,7 @@ def couple(cluster):
     starts a practice session. Nothing is written behind the app's back."""
     s1, s2, s3 = (p.url for p in cluster.procs)
     alice, bob, theo = sign_up(s1, "alice"), sign_up(s2, "bob"), sign_up(s3, "theo")
-    status = Api(s1, alice.token).call("POST", "/api/v1/couple", {})
-    Api(s2, bob.token).call("POST", "/api/v1/couple/join", {"code": status["invitation"]["code"]})
-    link = Api(s1, alice.token).call("POST", "/api/v1/couple/therapists", {"email": theo.email})
-    Api(s2, bob.token).call("POST", f"/api/v1/couple/therapists/{link['id']}/consent", {})
+    pair_over_api(Api(s1, alice.token), Api(s2, bob.token), therapist_email=theo.email)
     session = Api(s1, alice.token).call("POST", "/api/v1/sessions", {})["session"]["id"]
     # Bob asking for "the" session from another process gets the same one, not a second.
     assert Api(s2, bob.token).call("POST", "/api/v1/sessions", {})["session"]["id"] == session

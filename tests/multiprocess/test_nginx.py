@@ -23,8 +23,8 @@ import pytest
 import requests
 
 from support.clients import Duo, Peer
-from support.people import PASSWORD, Api
-from support.server import EASY_LOGIN, ROOT, ServerProcess, free_port
+from support.people import Api, pair_over_api, sign_up
+from support.server import EASY_LOGIN, ROOT, free_port, serve_many
 from support.services import service_unavailable
 
 from .mp_support import play, wait_for
@@ -78,41 +78,24 @@ def behind_nginx(mp_database, redis_queue, tmp_path_factory):
     public = f"https://127.0.0.1:{https_port}"
     env = {"REDIS_URL": redis_queue, "SECRET_KEY": "nginx-shared-secret", "COUPLES_TRUSTED_PROXIES": "1",
            **EASY_LOGIN, "COUPLES_LOGIN_RATE_LIMIT": "3 per minute"}
-    procs = [ServerProcess(tmp, mp_database, origins=[public], env=env, name=f"server{i + 1}") for i in range(2)]
-    conf = tmp / "nginx.conf"
-    conf.write_text(main_config(tmp, site_config(tmp, [p.port for p in procs], http_port, https_port)))
-    check = subprocess.run([NGINX, "-t", "-p", str(tmp), "-c", str(conf)], capture_output=True, text=True)
-    nginx = None
-    try:
-        for p in procs:
-            p.start()
+    with serve_many(tmp, mp_database, 2, origins=[public], env=env) as procs:
+        conf = tmp / "nginx.conf"
+        conf.write_text(main_config(tmp, site_config(tmp, [p.port for p in procs], http_port, https_port)))
+        check = subprocess.run([NGINX, "-t", "-p", str(tmp), "-c", str(conf)], capture_output=True, text=True)
         assert check.returncode == 0, f"nginx -t refused deploy/nginx.conf:\n{check.stderr}"
         nginx = subprocess.Popen([NGINX, "-p", str(tmp), "-c", str(conf), "-g", "daemon off;"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        wait_for(lambda: _answers(public, ca), 10, "nginx to answer")
-        # The partners sign up beforehand, straight to a process under an address of their own,
-        # so that their logins do not count against the limit tested through nginx.
-        people = {name: _sign_up(procs[0].url, name, "192.0.2.10") for name in ("alice", "bob")}
-        yield SimpleNamespace(url=public, http=f"http://127.0.0.1:{http_port}", https_port=https_port,
-                              procs=procs, tmp=tmp, test_output=check.stderr, people=people, ca=ca)
-    finally:
-        if nginx is not None:
+        try:
+            wait_for(lambda: _answers(public, ca), 10, "nginx to answer")
+            # The partners sign up beforehand, straight to a process under an address of their own,
+            # so that their logins do not count against the limit tested through nginx.
+            people = {name: sign_up(procs[0].url, name, headers={"X-Forwarded-For": "192.0.2.10"}).token
+                      for name in ("alice", "bob")}
+            yield SimpleNamespace(url=public, http=f"http://127.0.0.1:{http_port}", https_port=https_port,
+                                  procs=procs, tmp=tmp, test_output=check.stderr, people=people, ca=ca)
+        finally:
             nginx.terminate()
             nginx.wait(10)
-        for p in procs:
-            p.stop()
-
-
-def _sign_up(base, name, address):
-    email = f"{name}.{os.urandom(4).hex()}@example.com"
-    forwarded = {"X-Forwarded-For": address}
-    made = requests.post(base + "/api/v1/accounts", headers=forwarded, timeout=10, json={
-        "email": email, "password": PASSWORD, "display_name": name.title(), "role": "partner"})
-    assert made.status_code == 201, made.text
-    token = requests.post(base + "/api/v1/tokens", headers=forwarded, timeout=10,
-                          json={"email": email, "password": PASSWORD})
-    assert token.status_code in (200, 201), token.text
-    return token.json()["token"]
 
 
 def _answers(url, ca) -> bool:
@@ -151,8 +134,7 @@ def test_two_partners_finish_the_greeting_through_nginx(behind_nginx):
     the sticky upstream matters (every request of the handshake must reach the same process)."""
     direct = behind_nginx.procs[0].url  # pairing through one process directly; playing through nginx
     alice, bob = behind_nginx.people["alice"], behind_nginx.people["bob"]
-    code = Api(direct, alice).call("POST", "/api/v1/couple", {})["invitation"]["code"]
-    Api(direct, bob).call("POST", "/api/v1/couple/join", {"code": code})
+    pair_over_api(Api(direct, alice), Api(direct, bob))
     session = Api(direct, alice).call("POST", "/api/v1/sessions", {})["session"]["id"]
     a = HttpsPeer("alice", "a", alice, session, behind_nginx.url, transports=("polling", "websocket"), ca=behind_nginx.ca)
     b = HttpsPeer("bob", "b", bob, session, behind_nginx.url, transports=("polling", "websocket"), ca=behind_nginx.ca)

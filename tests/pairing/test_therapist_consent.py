@@ -112,8 +112,9 @@ def test_a_therapist_only_sees_couples_that_linked_them(couple, dr, as_dr, make_
 
 
 def test_inviting_someone_who_is_not_a_therapist(couple, make_user):
+    """Answered exactly like an unknown email: inviting does not tell who has an account."""
     make_user("carol@example.com")
-    refused(invite(couple.as_alice, email="carol@example.com"), 422, "not_a_therapist")
+    refused(invite(couple.as_alice, email="carol@example.com"), 404, "therapist_not_found")
 
 
 def test_inviting_an_unknown_therapist(couple):

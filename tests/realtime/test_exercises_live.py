@@ -2,26 +2,7 @@
 an observing therapist) against the app served by eventlet."""
 from datetime import date, timedelta
 
-from conftest import everyone_at
-
-
-def turn(peer, step, data):
-    """Wait until `peer` sees `step`, then answer it."""
-    peer.wait_step(step)
-    assert peer.view["your_turn"], (peer.name, step, peer.view["waiting_for"])
-    return peer.submit(data, step)
-
-
-def both(room, step, data_a, data_b):
-    turn(room.alice, step, data_a)
-    turn(room.bob, step, data_b)
-
-
-def safe_start(room, exercise, **options):
-    room.alice.ok("safety", {"safe": True})
-    room.bob.ok("safety", {"safe": True})
-    room.alice.wait_for(lambda p: p.view["phase"] == "ready", "phase ready")
-    room.alice.ok("start_exercise", {"exercise": exercise, **options})
+from support.clients import both, everyone_at, safe_start, turn
 
 
 def assert_gap_free(*peers):

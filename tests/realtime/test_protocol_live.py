@@ -14,14 +14,13 @@ import requests
 import socketio
 from sqlalchemy import select, update
 
-from conftest import Peer, everyone_at
 from couples.extensions import db
 from couples.models import CoupleMember, TherapistLink, utcnow
+from support.clients import LivePeer, both, everyone_at, safe_start, turn
 from support.server import ROOT
 from support.services import service_unavailable
 
 UNAUTHENTICATED = {"code": "unauthenticated", "message": "Please log in."}
-from test_exercises_live import both, safe_start, turn
 
 
 def to_greet(room):
@@ -47,7 +46,7 @@ def test_connections_without_valid_credentials_are_refused(live):
         "a token that is not text": dict(auth={"token": 12345}),
     }
     for label, kwargs in attempts.items():
-        peer = Peer(live, world.tokens["alice"], "alice", world.session_id)
+        peer = LivePeer(live, world.tokens["alice"], "alice", world.session_id)
         told = []
         peer.sio.on("connect_error", told.append)
         with pytest.raises(socketio.exceptions.ConnectionError):
@@ -61,7 +60,7 @@ def test_connections_without_valid_credentials_are_refused(live):
     with pytest.raises(socketio.exceptions.ConnectionError):
         sio.connect(f"{live.url}?token={world.tokens['alice']}", transports=["websocket"], wait_timeout=5)
     # The Authorization header is accepted, as is the token in `auth`.
-    header = Peer(live, None, "alice", world.session_id).connect(
+    header = LivePeer(live, None, "alice", world.session_id).connect(
         auth=None, headers={"Authorization": f"Bearer {world.tokens['alice']}"})
     assert header.join()["ok"]
     header.close()
@@ -85,11 +84,11 @@ def test_the_official_javascript_client_reads_the_refusals_code_in_err_data(live
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
 def test_a_foreign_origin_is_refused_and_the_allowed_one_accepted(live, transport):
     world = live.seed()
-    evil = Peer(live, world.tokens["alice"], "alice", world.session_id)
+    evil = LivePeer(live, world.tokens["alice"], "alice", world.session_id)
     with pytest.raises(socketio.exceptions.ConnectionError):
         evil.connect(origin="http://evil.example", transports=(transport,))
     assert evil.events == []
-    good = Peer(live, world.tokens["alice"], "alice", world.session_id).connect(transports=(transport,))
+    good = LivePeer(live, world.tokens["alice"], "alice", world.session_id).connect(transports=(transport,))
     assert good.join()["ok"]
     good.close()
 
@@ -286,7 +285,7 @@ def test_logout_disconnects_the_sockets_of_that_login_within_a_second(room):
     assert room.alice.revoked == [{"reason": "logged_out"}]
     assert room.bob.sio.connected and room.theo.sio.connected
     with pytest.raises(socketio.exceptions.ConnectionError):
-        Peer(room.live, room.world.tokens["alice"], "alice").connect()
+        LivePeer(room.live, room.world.tokens["alice"], "alice").connect()
 
 
 def test_a_revoked_consent_disconnects_the_therapist_within_a_second(room):

@@ -9,7 +9,8 @@ from sqlalchemy import update
 from couples.room import sessions, turns
 from couples.extensions import db
 from couples.models import User
-from support.people import PASSWORD, seed_couple
+from support.inprocess import logged_in
+from support.people import seed_couple
 
 NOA = "\u05e0\u05d5\u05e2\u05d4"  # Noa, in Hebrew letters
 LAYLA = "\u062f. \u0644\u064a\u0644\u0649"  # Dr Layla, in Arabic letters
@@ -28,12 +29,6 @@ def world(app):
             db.session.execute(update(User).where(User.id == w.ids[who]).values(display_name=name))
         db.session.commit()
     return w
-
-
-def logged_in(app, who):
-    browser = app.test_client()
-    assert browser.post("/login", data={"email": f"{who}@example.com", "password": PASSWORD}).status_code == 302
-    return browser
 
 
 def page_of(app, who, path) -> str:

@@ -21,7 +21,6 @@ import shutil
 import subprocess
 from datetime import timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -30,10 +29,9 @@ from couples.extensions import db
 from couples.models import User
 from couples.review import vocabulary
 from couples.room import turns
-from support.people import PASSWORD
-from test_practice_service import FakeClock, Room, seed_world
+from support.inprocess import Room, logged_in, seed_world
+from support.server import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 RENDER_ROOM = ROOT / "tests" / "support" / "room_vocabulary.mjs"
 BOB = "Bob <i>& co</i>"  # markup in a name stays text, isolated
 WATER = "\u05e6\u05e8\u05d9\u05da \u05de\u05d9\u05dd"  # "I need water", in Hebrew: a person's words
@@ -42,14 +40,8 @@ VIEWERS = {"a": "alice", "b": "bob", "therapist": "theo"}
 
 
 @pytest.fixture
-def clock(app):
-    c = FakeClock()
-    app.config["CLOCK"] = c
-    return c
-
-
-@pytest.fixture
 def world(app, clock):
+    """The shared world (tests/conftest.py), Bob's name holding markup."""
     w = seed_world(app)
     with app.app_context():
         db.session.execute(update(User).where(User.id == w.bob).values(display_name=BOB))
@@ -273,12 +265,6 @@ def as_line(entry: dict) -> str:
     who = "".join(t for _, t in entry["who"])
     said = "; ".join(f"{label}: {value}" for label, value in entry["answers"] + entry["ratings"])
     return f"{who} ({entry['title']}): {said}" if said else f"{who} ({entry['title']})."
-
-
-def logged_in(app, who):
-    browser = app.test_client()
-    assert browser.post("/login", data={"email": f"{who}@example.com", "password": PASSWORD}).status_code == 302
-    return browser
 
 
 def renderings(app, world, public_id, viewer):

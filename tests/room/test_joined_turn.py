@@ -12,8 +12,7 @@ from couples.perf.prepared import Prepared
 from couples.room import turns
 from couples.extensions import db, socketio
 from couples.models import AuthSession, ClientAction, CoupleMember, PracticeSession, SessionEvent, User, utcnow
-from test_practice_service import seed_world
-from test_realtime_inprocess import cookie_client, start_session
+from support.inprocess import cookie_client, seed_world, start_session
 
 
 # Who may receive the turn is read by the write's own statement (room/store.py): no statement more.

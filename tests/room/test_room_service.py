@@ -3,8 +3,7 @@ and the HTTP API over it. A fake clock moves time without sleeping."""
 import json
 import re
 import threading
-from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -18,83 +17,7 @@ from couples.room import clock as room_clock, entering, log, presence, sessions,
 from couples.extensions import db
 from couples.models import (AuditEntry, AuthSession, ClientAction, CoupleMember, PracticeSession,
                             SessionEvent, TherapistLink, User, utcnow)
-from support.people import seed_couple
-
-T0 = datetime(2026, 3, 1, 18, 0, tzinfo=timezone.utc)
-
-
-class FakeClock:
-    def __init__(self):
-        self.at = T0
-
-    def __call__(self):
-        return self.at
-
-    def advance(self, **kw):
-        self.at += timedelta(**kw)
-
-
-@pytest.fixture
-def clock(app):
-    c = FakeClock()
-    app.config["CLOCK"] = c
-    return c
-
-
-def seed_world(app):
-    """Alice (a) and Bob (b) in a couple, a consented therapist, and an outsider; ids and tokens."""
-    w = seed_couple(app, ("alice", "bob", "theo", "eve"))
-    return SimpleNamespace(couple_id=w.couple_id, tokens=w.tokens, **w.ids)
-
-
-@pytest.fixture
-def world(app, clock):
-    return seed_world(app)
-
-
-@pytest.fixture
-def ctx(app):
-    with app.app_context():
-        yield
-
-
-def user(uid):
-    return db.session.get(User, uid)
-
-
-class Room:
-    """Drives one session through the service as the partners would."""
-
-    def __init__(self, world):
-        self.world = world
-        self.session, _ = sessions.start_or_get(user(world.alice))
-        self.sid = self.session.id
-        self.n = 0
-
-    def act(self, who, kind, data=None, step=None, client_id=None):
-        self.n += 1
-        seat = {"alice": "a", "bob": "b"}.get(who, "therapist")
-        out = turns.apply(getattr(self.world, who), self.sid, seat,
-                          client_id or f"client-{self.n:04d}", kind, step, data or {})
-        return out
-
-    def ok(self, *args, **kw):
-        out = self.act(*args, **kw)
-        assert out.ack["ok"], out.ack
-        return out
-
-    def step(self):
-        return self.row().state["run"]["step"]
-
-    def submit(self, who, data):
-        return self.ok(who, "submit", data, step=self.step())
-
-    def row(self):
-        return db.session.get(PracticeSession, self.sid, populate_existing=True)
-
-    def safe(self):
-        self.ok("alice", "safety", {"safe": True})
-        self.ok("bob", "safety", {"safe": True})
+from support.inprocess import T0, Room, logged_in, user
 
 
 def greeting_to_end(room, before=({"suds": 3, "connected": 6}, {"suds": 2, "connected": 7}),
@@ -383,14 +306,6 @@ def test_the_transcript_is_a_fold_per_exercise(world, ctx):
     assert "Bob (Check-in): Distress: 2; Connection: 7" in lines
     assert "Alice went first." in lines and lines[-1] == "Exercise completed."
     assert t["session"]["partners"] == {"a": "Alice", "b": "Bob"}
-
-
-def logged_in(app, who):
-    """A browser (cookie) client logged in as Alice, Bob or Theo, for the HTML pages."""
-    browser = app.test_client()
-    resp = browser.post("/login", data={"email": f"{who}@example.com", "password": "correct horse battery"})
-    assert resp.status_code == 302
-    return browser
 
 
 def test_transcript_times_are_utc_time_elements_that_say_so(app, world, clock):

@@ -10,32 +10,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from couples.accounts import service as accounts
 from couples.room import sweeper
 from couples.extensions import db, socketio
-from couples.models import Connection, User
-from test_practice_service import seed_world
+from couples.models import Connection
+from support.inprocess import cookie_client, seed_world, start_session
 
 
 @pytest.fixture
 def world(app):
+    """The shared world without the fake clock: these tests run on real time."""
     return seed_world(app)
-
-
-def cookie_client(app, uid):
-    """A Flask test client holding a real cookie login (an AuthSession row) for the user."""
-    client = app.test_client()
-    with app.app_context():
-        secret = accounts.start_login(db.session.get(User, uid), "cookie")
-    with client.session_transaction() as sess:
-        sess["_user_id"], sess["_fresh"] = secret, True
-    return client, secret
-
-
-def start_session(app, world):
-    client = app.test_client()
-    resp = client.post("/api/v1/sessions", headers={"Authorization": f"Bearer {world.tokens['alice']}"})
-    return resp.get_json()["session"]["id"]
 
 
 def test_the_login_cookie_authenticates_a_socket(app, world):
@@ -203,7 +187,7 @@ def served_app(database_url, monkeypatch, sweeper_starts):
     monkeypatch.setenv("COUPLES_ASYNC_MODE", "threading")
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.delenv("COUPLES_CLOCK_FILE", raising=False)
-    app = runpy.run_path(str(Path(__file__).resolve().parents[1] / "app.py"), run_name="app")["app"]
+    app = runpy.run_path(str(Path(__file__).resolve().parents[2] / "app.py"), run_name="app")["app"]
     yield app
     with app.app_context():
         db.session.remove()

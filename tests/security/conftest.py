@@ -1,10 +1,9 @@
 """Fixtures of the security suites (helpers live in secworld.py)."""
 import pytest
 
-from couples.extensions import db
 from secworld import build_world
-from support.people import PASSWORD, pair_and_link, register_people, tokens_for
-from support.server import EASY_LOGIN, ServerProcess, migrate
+from support.people import seed_paired
+from support.server import EASY_LOGIN, database, serve
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +37,10 @@ def live(tmp_path_factory):
     consented therapist) paired through the pairing service. `live.people` has the password and
     each one's token; `live.output()` is everything the process wrote (the canary suite reads it)."""
     tmp = tmp_path_factory.mktemp("seclive")
-    url = f"sqlite:///{tmp / 'live.db'}"
-    with migrate(url).app_context():
-        users = register_people(("alice", "bob", "theo"))
-        pair_and_link(users["alice"], users["bob"], users["theo"])
-        people = {"password": PASSWORD, "tokens": tokens_for(users)}
-        db.session.remove()
-        db.engine.dispose()
+
+    def people(app):
+        paired = seed_paired(app, ("alice", "bob", "theo"))
+        return {"password": paired.password, "tokens": paired.tokens}
     env = {"COUPLES_SWEEP_INTERVAL": "0.3", "PYTHONUNBUFFERED": "1", **EASY_LOGIN}  # unbuffered: the log is read live
-    with ServerProcess(tmp, url, env=env) as server:
-        server.people = people
+    with database(tmp, postgresql=False) as (url, app), serve(tmp, url, app=app, people=people, env=env) as server:
         yield server

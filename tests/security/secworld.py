@@ -20,9 +20,8 @@ from couples.accounts import service as accounts
 from couples.extensions import db
 from couples.models import (AuditEntry, ClientAction, Couple, CoupleMember, PracticeSession,
                             SessionEvent, TherapistLink, User, utcnow)
-
-FAST_HASH = {"ARGON2_MEMORY_KIB": 19456, "ARGON2_TIME_COST": 2}
-PASSWORD = "correct horse battery"
+from support.inprocess import base_config
+from support.people import form_couple, link_therapist, register_people
 # Counters the suites add to; printed at the end of the run (conftest.pytest_terminal_summary).
 SUMMARY = {"authorization cells checked": 0, "fuzz cases run (HTTP)": 0, "fuzz cases run (socket)": 0}
 
@@ -31,10 +30,10 @@ ACTORS = ("anonymous", "partner", "other_partner", "therapist", "other_therapist
 
 
 def config(url: str, **extra) -> dict:
-    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "sec-" + uuid.uuid4().hex,
-            "ASYNC_MODE": "threading", "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-            "REDIS_URL": None, "RATELIMIT_STORAGE_URI": "memory://", "SOCKET_RATE_PER_SECOND": 10_000,
-            "SOCKET_RATE_BURST": 10_000, **FAST_HASH, **extra}
+    """The fast set's configuration, without the socket rate limit (the fuzzers send many)."""
+    if url.startswith("sqlite:///"):  # each world file's audit checkpoints beside it (restore() resets them)
+        extra.setdefault("AUDIT_CHECKPOINTS", url[len("sqlite:///"):] + ".audit-checkpoints")
+    return base_config(url, SOCKET_RATE_PER_SECOND=10_000, SOCKET_RATE_BURST=10_000, **extra)
 
 
 @dataclass
@@ -60,7 +59,7 @@ class World:
         with self.app.app_context():
             db.session.remove()
             db.engine.dispose()
-        for suffix in ("-wal", "-shm"):
+        for suffix in ("-wal", "-shm", ".audit-checkpoints"):
             Path(str(self.path) + suffix).unlink(missing_ok=True)
         shutil.copy(self.template, self.path)
 
@@ -93,31 +92,6 @@ class World:
         return {"counts": counts, "sessions": sessions}
 
 
-def _couple(a: User, b: User, *, ended=False) -> Couple:
-    couple = Couple()
-    db.session.add(couple)
-    db.session.flush()
-    for seat, user in (("a", a), ("b", b)):
-        db.session.add(CoupleMember(couple_id=couple.id, user_id=user.id, seat=seat,
-                                    active_user_id=None if ended else user.id,
-                                    left_at=utcnow() if ended else None))
-    if ended:
-        couple.ended_at, couple.ended_by_id = utcnow(), b.id
-    db.session.flush()
-    return couple
-
-
-def _link(couple: Couple, therapist: User, *, revoked_by: User | None = None) -> TherapistLink:
-    stamp = utcnow()
-    link = TherapistLink(couple_id=couple.id, therapist_id=therapist.id, consent_a_at=stamp,
-                         consent_b_at=stamp, live_key=None if revoked_by else f"{couple.id}:{therapist.id}",
-                         revoked_at=stamp if revoked_by else None,
-                         revoked_by_id=revoked_by.id if revoked_by else None)
-    db.session.add(link)
-    db.session.flush()
-    return link
-
-
 def _session(couple: Couple, starter: User, *, active=True) -> PracticeSession:
     from couples.exercises import engine
     session = PracticeSession(couple_id=couple.id, started_by_id=starter.id, state=engine.new_state(),
@@ -135,17 +109,16 @@ def build_world(tmp: Path) -> World:
     app = create_app(config(f"sqlite:///{template}"))
     with app.app_context():
         upgrade()
-        mk = lambda name, role="partner": accounts.register(  # noqa: E731
-            f"{name}@example.com", PASSWORD, name.title(), role)
-        alice, bob, carol, dave, lena, mo = (mk(n) for n in ("alice", "bob", "carol", "dave", "lena", "mo"))
-        theo, tess, rex = (mk(n, "therapist") for n in ("theo", "tess", "rex"))
-        ours = _couple(alice, bob)            # this couple: Alice and Bob
-        theirs = _couple(carol, dave)         # another couple
-        former = _couple(mo, lena, ended=True)  # Lena left: the couple ended, its past stays hers
-        link = _link(ours, theo)
-        _link(ours, rex, revoked_by=alice)
-        _link(theirs, tess)
-        former_link = _link(former, theo, revoked_by=lena)
+        people = register_people(("alice", "bob", "carol", "dave", "lena", "mo", "theo", "tess", "rex"),
+                                 therapists=("theo", "tess", "rex"))
+        alice, bob, carol, dave, lena, mo, theo, tess, rex = people.values()
+        ours = form_couple(alice, bob)            # this couple: Alice and Bob
+        theirs = form_couple(carol, dave)         # another couple
+        former = form_couple(mo, lena, ended=True)  # Lena left: the couple ended, its past stays hers
+        link = link_therapist(ours, theo)
+        link_therapist(ours, rex, revoked_by=alice)
+        link_therapist(theirs, tess)
+        former_link = link_therapist(former, theo, revoked_by=lena)
         s_ours, s_former = _session(ours, alice), _session(former, mo, active=False)
         _session(theirs, carol)
         actors = {"partner": alice, "other_partner": carol, "therapist": theo,

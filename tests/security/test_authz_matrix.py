@@ -57,7 +57,7 @@ HTTP = {
     ("GET", "/therapist"): ("L 403 403 200 200 200 403", "", None),
     ("GET", "/therapist/couples/<int:couple_id>"): ("L 403 403 200 403 403 403", "", None),
     # --- the JSON API ---
-    ("POST", "/api/v1/accounts"): ("201 201 201 201 201 201 201", "*", "new-account"),
+    ("POST", "/api/v1/accounts"): ("202 202 202 202 202 202 202", "*", "new-account"),
     ("POST", "/api/v1/tokens"): ("201 201 201 201 201 201 201", "", "own-credentials"),
     ("DELETE", "/api/v1/tokens/current"): ("401 204 204 204 204 204 204", "", None),
     ("GET", "/api/v1/me"): ("401 200 200 200 200 200 200", "", None),

@@ -11,7 +11,8 @@ import json
 import uuid
 
 import requests
-import socketio as sio_client
+
+from support.clients import LivePeer
 
 CANARIES = {"feeling": "zqcanaryfeel", "greeting": "zq-canary-greeting-7731",
             "reason": "zq-canary-private-reason-4410", "refused": "zq-canary-refused-9902"}
@@ -19,9 +20,7 @@ CANARIES = {"feeling": "zqcanaryfeel", "greeting": "zq-canary-greeting-7731",
 
 def _socket_canaries(live):
     """A socket client sends canaries in actions that are refused (wrong step, bad fields)."""
-    client = sio_client.Client(reconnection=False)
-    client.eio.websocket_extra_options = {"origin": live.url}
-    client.connect(live.url, auth={"token": live.people["tokens"]["alice"]}, transports=["websocket"])
+    client = LivePeer(live, live.people["tokens"]["alice"], "alice").connect().sio
     started = requests.post(live.url + "/api/v1/sessions", json={}, timeout=5,
                             headers={"Authorization": f"Bearer {live.people['tokens']['alice']}"})
     session = started.json()["session"]["id"]

@@ -13,6 +13,7 @@ from couples.extensions import socketio
 from couples.room.packets import REFUSED_EVENT, RESERVED_EVENTS
 from fuzzkit import BAD_RATINGS, BAD_TEXT, DEEP, EXTRA_KEYS, any_body, json_values
 from secworld import SUMMARY
+from support.clients import LivePeer
 
 FUZZ = settings(max_examples=120, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -220,13 +221,8 @@ def test_a_message_over_64_kb_is_refused_and_the_partner_stays(live):
     """The real server (eventlet) drops the sender of an oversized frame; Bob notices nothing."""
     import time
 
-    import socketio as sio_client
-
     def connect(name):
-        c = sio_client.Client(reconnection=False)
-        c.eio.websocket_extra_options = {"origin": live.url}
-        c.connect(live.url, auth={"token": live.people["tokens"][name]}, transports=["websocket"], wait_timeout=5)
-        return c
+        return LivePeer(live, live.people["tokens"][name], name).connect(wait_timeout=5).sio
 
     alice, bob = connect("alice"), connect("bob")
     try:

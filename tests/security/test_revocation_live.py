@@ -7,10 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from couples.extensions import db
 from support.revocation import revocation_trial
-from support.server import EASY_LOGIN, ServerProcess, app_on, free_port, migrate
-from support.services import postgres_database, redis_database
+from support.server import EASY_LOGIN, database, serve_many
+from support.services import redis_database
 
 TRIALS = 12
 REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -21,32 +20,11 @@ def deployment(request, tmp_path_factory):
     kind, count = request.param.split("-")
     tmp = tmp_path_factory.mktemp(request.param)
     env = {"SECRET_KEY": "revocation-shared", **EASY_LOGIN}
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp / 'live.db'}"
-        app = migrate(url)
-        context = None
-    else:
-        context = postgres_database("couples_rev_")
-        url = context.__enter__()
-        app = app_on(url)
+    with database(tmp, postgresql=kind == "postgresql", prefix="couples_rev_") as (url, app):
         if int(count) > 1:
             env["REDIS_URL"] = redis_database(REDIS_URL)
-    ports = [free_port() for _ in range(int(count))]
-    origins = [f"http://127.0.0.1:{p}" for p in ports]
-    procs = [ServerProcess(tmp, url, port=p, origins=origins, env=env, name=f"server{i + 1}",
-                           clock_file=tmp / "clock") for i, p in enumerate(ports)]
-    (tmp / "clock").write_text("0")
-    try:
-        for p in procs:
-            p.start()
-        yield SimpleNamespace(app=app, urls=[p.url for p in procs], db_url=url, procs=procs, name=request.param)
-    finally:
-        for p in procs:
-            p.stop()
-        with app.app_context():
-            db.engine.dispose()
-        if context is not None:
-            context.__exit__(None, None, None)
+        with serve_many(tmp, url, int(count), env=env) as procs:
+            yield SimpleNamespace(app=app, urls=[p.url for p in procs], db_url=url, procs=procs, name=request.param)
     for p in procs:
         assert "Traceback" not in p.output(), p.output()[-4000:]
 

@@ -51,8 +51,10 @@ def connected(page):
     expect(page.locator("#connection-text")).to_have_text("Connected")
 
 
-def enter_room(page):
-    """From the practice page: start the couple's session, or rejoin it."""
+def enter_room(who):
+    """From the practice page: start the couple's session, or rejoin it. `who` is a Playwright
+    page, or a person holding one (`.page`, as tests/browser's Person); returns the page."""
+    page = getattr(who, "page", who)
     page.goto("/practice")
     start = page.get_by_role("button", name="Start a session")
     if start.count():

@@ -1,10 +1,20 @@
-"""Recording socket clients that survive crashes, and a bot that plays a partner from its view.
+"""The Socket.IO clients of the suites: one class hierarchy over python-socketio.
 
-A Peer keeps what the server told it: its log by (its own) seq, every ack by client id, and its
-current view. It never loses an action it has not seen acknowledged: `pending` is resent with
-the same id after each reconnect. Problems seen on the wire (a replay with a gap or a duplicate,
-the same seq twice with different content) are collected in `problems`, not raised, so that a
-suite can count them and report all of them at the end.
+`SocketClient` is what every client does: connect to a served app as someone (a bearer token in
+`auth`, or other credentials) with an Origin (the server's own unless told; None sends none) over
+the transports asked for, call an event and wait for its ack, build an action, close. What each
+keeps of what the server sends is up to the subclass:
+
+- `LivePeer` records everything in arrival order (events, views, presence, revocations) and
+  asserts as it goes (`ok`, `submit`, `wait_step`): the live protocol and exercise suites, and any
+  test that opens a socket on a served app. `turn`, `both`, `safe_start`, `everyone_at` play a
+  room with them.
+- `Peer` survives crashes: it keeps its log by (its own) seq, every ack by client id, and its
+  current view. It never loses an action it has not seen acknowledged: `pending` is resent with
+  the same id after each reconnect. Problems seen on the wire (a replay with a gap or a duplicate,
+  the same seq twice with different content) are collected in `problems`, not raised, so that a
+  suite can count them and report all of them at the end. The fault, multi-process and
+  revocation suites use it (and `Duo`, a bot that plays both partners from their views).
 """
 import random
 import threading
@@ -14,6 +24,7 @@ import uuid
 import socketio
 
 ACK_TIMEOUT = 4.0
+WAIT = 5  # seconds any single expectation of a LivePeer may take
 
 
 def new_id(prefix="act") -> str:
@@ -24,11 +35,219 @@ def strip(event: dict) -> dict:
     return {k: v for k, v in event.items() if k != "session_id"}
 
 
-class Peer:
-    def __init__(self, name, role, token, session_id, url, transports=("websocket",)):
-        self.name, self.role, self.token, self.session_id = name, role, token, session_id
+class SocketClient:
+    """One person's python-socketio client to a served app at `url`, for one practice session."""
+
+    client_options: dict = {}  # more socketio.Client arguments (e.g. http_session)
+
+    def __init__(self, name, token, session_id, url, transports=("websocket",)):
+        self.name, self.token, self.session_id = name, token, session_id
         self.url, self.transports = url, list(transports)
         self.sio = None
+
+    def new_sio(self):
+        """A fresh socketio.Client whose events go to this object's `on_*` methods."""
+        sio = socketio.Client(reconnection=False, **self.client_options)
+        sio.on("update", self.on_update)
+        sio.on("presence", self.on_presence)
+        sio.on("revoked", self.on_revoked)
+        sio.on("disconnect", self.on_disconnect)
+        return sio
+
+    def on_update(self, data):
+        pass
+
+    def on_presence(self, data):
+        pass
+
+    def on_revoked(self, data):
+        pass
+
+    def on_disconnect(self, *args):
+        pass
+
+    def open(self, sio, url=None, origin="same", auth="token", headers=None, transports=None,
+             wait_timeout=WAIT):
+        """Connect `sio` (raises socketio.exceptions.ConnectionError if refused). `origin`: "same"
+        sends the server's own, None none at all, else that one; `auth="token"` sends this
+        person's token, anything else is sent as the `auth` payload as it is."""
+        url = url or self.url
+        transports = list(transports or self.transports)
+        origin = url if origin == "same" else origin
+        headers = dict(headers or {})
+        if "polling" in transports and origin:
+            # long-polling sends no Origin of its own; the header then goes with the upgrade too,
+            # so websocket-client must not add a second one
+            headers["Origin"] = origin
+            sio.eio.websocket_extra_options = {"suppress_origin": True}
+        else:
+            # websocket-client sends its own Origin unless told which one (or none) to send
+            sio.eio.websocket_extra_options = {"origin": origin} if origin else {"suppress_origin": True}
+        sio.connect(url, headers=headers, transports=transports, wait_timeout=wait_timeout,
+                    auth={"token": self.token} if auth == "token" else auth)
+        self.sio = sio
+        return sio
+
+    @property
+    def connected(self):
+        return self.sio is not None and self.sio.connected
+
+    def call(self, event, data, timeout=ACK_TIMEOUT):
+        """Emit and wait for the ack; None if the connection dropped or no ack came in time."""
+        sio = self.sio
+        if sio is None or not sio.connected:
+            return None
+        done, box = threading.Event(), []
+
+        def on_ack(*args):
+            box.append(args[0] if args else None)
+            done.set()
+        try:
+            sio.emit(event, data, callback=on_ack)
+        except Exception:  # noqa: BLE001 - disconnected meanwhile
+            return None
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            if done.wait(0.05):
+                return box[0]
+            if not sio.connected:
+                return None
+        return None
+
+    def action(self, kind, step=None, data=None, client_id=None) -> dict:
+        """The payload of one action (a fresh client id unless given)."""
+        return {"session_id": self.session_id, "id": client_id or new_id(self.name), "kind": kind,
+                "step": step, "data": data or {}}
+
+    def close(self):
+        if self.sio is not None:
+            try:
+                self.sio.disconnect()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+class LivePeer(SocketClient):
+    """A recording client: what the server sent it, in arrival order; conveniences that assert.
+    `live` is the served process (anything with a `url`)."""
+
+    def __init__(self, live, token, name, session_id=None, transports=("websocket",)):
+        super().__init__(name, token, session_id, live.url, transports)
+        self.live = live
+        self.events, self.views, self.presence, self.revoked = [], [], [], []
+        self.view = None
+        self.gone = threading.Event()
+        self.lock = threading.RLock()
+        self.sio = self.new_sio()  # made here, so a test can add handlers before connecting
+
+    def on_update(self, data):
+        """One `update` per change: its events (each tagged with the session) and maybe a view."""
+        with self.lock:
+            for ev in data["events"]:
+                self.events.append({"session_id": data["session_id"], **ev})
+            if "view" in data:
+                self.views.append({"session_id": data["session_id"], "view": data["view"],
+                                   "last_seq": data["last_seq"]})
+                self.view = data["view"]
+
+    def on_presence(self, data):
+        with self.lock:
+            self.presence.append(data)
+
+    def on_revoked(self, data):
+        with self.lock:
+            self.revoked.append(data)
+
+    def on_disconnect(self, *args):
+        self.gone.set()
+
+    def connect(self, origin="same", auth="token", headers=None, transports=None, wait_timeout=WAIT):
+        """Connect with an Origin (default: the server's own; None: no Origin header at all)."""
+        self.open(self.sio, origin=origin, auth=auth, headers=headers, transports=transports,
+                  wait_timeout=wait_timeout)
+        return self
+
+    def join(self, last_seq=0, session_id=None):
+        ack = self.sio.call("join", {"session_id": session_id or self.session_id, "last_seq": last_seq},
+                            timeout=WAIT)
+        if ack["ok"]:
+            with self.lock:
+                self.view = ack["snapshot"]["view"]
+                self.events.extend(ack["events"])
+        return ack
+
+    def act(self, kind, data=None, step=None, client_id=None):
+        payload = self.action(kind, step, data, client_id or f"{self.name}-{uuid.uuid4().hex[:12]}")
+        if step is None:
+            del payload["step"]
+        return self.sio.call("action", payload, timeout=WAIT)
+
+    def ok(self, kind, data=None, step=None, client_id=None):
+        ack = self.act(kind, data, step, client_id)
+        assert ack.get("ok"), (self.name, kind, step, ack)
+        return ack
+
+    def submit(self, data, step=None):
+        """Submit at the current step (as this peer's latest view names it)."""
+        return self.ok("submit", data, step or self.view["step"])
+
+    def seqs(self):
+        with self.lock:
+            return [e["seq"] for e in self.events]
+
+    def types(self):
+        with self.lock:
+            return [e["type"] for e in self.events]
+
+    def wait_for(self, predicate, what="condition", timeout=WAIT):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                if predicate(self):
+                    return
+            time.sleep(0.02)
+        raise AssertionError(f"{self.name}: timed out waiting for {what}; saw {self.types()[-8:]}")
+
+    def wait_step(self, step, exercise=None):
+        self.wait_for(lambda p: p.view and p.view["step"] == step and (
+            exercise is None or p.view["exercise"] == exercise), f"step {step}")
+
+
+# ------------------------------------------------------------------ playing a room of LivePeers
+# `room` has `alice`, `bob` and `theo` (LivePeers, joined): tests/realtime's `room` fixture.
+
+def turn(peer, step, data):
+    """Wait until `peer` sees `step`, then answer it."""
+    peer.wait_step(step)
+    assert peer.view["your_turn"], (peer.name, step, peer.view["waiting_for"])
+    return peer.submit(data, step)
+
+
+def both(room, step, data_a, data_b):
+    turn(room.alice, step, data_a)
+    turn(room.bob, step, data_b)
+
+
+def safe_start(room, exercise, **options):
+    room.alice.ok("safety", {"safe": True})
+    room.bob.ok("safety", {"safe": True})
+    room.alice.wait_for(lambda p: p.view["phase"] == "ready", "phase ready")
+    room.alice.ok("start_exercise", {"exercise": exercise, **options})
+
+
+def everyone_at(room, step, exercise=None):
+    for p in (room.alice, room.bob, room.theo):
+        p.wait_step(step, exercise)
+
+
+# ------------------------------------------------------------------ a client that survives crashes
+
+class Peer(SocketClient):
+    """A client that survives crashes (see the module's docstring); `role` is its seat."""
+
+    def __init__(self, name, role, token, session_id, url, transports=("websocket",)):
+        super().__init__(name, token, session_id, url, transports)
+        self.role = role
         self.lock = threading.Lock()
         self.log: dict[int, dict] = {}           # seq -> event (merged live + replays)
         self.live_seqs: list[int] = []           # seqs in live arrival order
@@ -54,11 +273,9 @@ class Peer:
         t0 = time.monotonic()
         last = None
         while time.monotonic() - t0 < deadline:
-            sio = socketio.Client(reconnection=False, **self.client_options)
-            sio.on("update", self._on_update)
+            sio = self.new_sio()
             try:
-                sio.connect(url, auth={"token": self.token}, transports=self.transports,
-                            wait_timeout=3)
+                self.open(sio, url, wait_timeout=3)
             except Exception as err:  # noqa: BLE001 - the server may still be starting
                 last = err
                 try:
@@ -67,7 +284,6 @@ class Peer:
                     pass
                 time.sleep(0.1)
                 continue
-            self.sio = sio
             try:
                 if self.join():
                     return True
@@ -76,17 +292,6 @@ class Peer:
             self.close()
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} could not reconnect: {last!r}")
-
-    def close(self):
-        if self.sio is not None:
-            try:
-                self.sio.disconnect()
-            except Exception:  # noqa: BLE001
-                pass
-
-    @property
-    def connected(self):
-        return self.sio is not None and self.sio.connected
 
     def contiguous(self) -> int:
         with self.lock:
@@ -136,11 +341,10 @@ class Peer:
                 self.live_seqs.append(e["seq"])
             self.log.setdefault(e["seq"], e)
 
-    client_options: dict = {}  # more socketio.Client arguments (e.g. ssl_verify)
     view_seq = 0  # the viewer's last seq that `view` reflects
     behind = False  # an update said the log goes further than what arrived: rejoin
 
-    def _on_update(self, data):
+    def on_update(self, data):
         """One `update` per change: the events, in order, then the new view when it changed."""
         if data.get("session_id") != self.session_id:
             return
@@ -155,34 +359,10 @@ class Peer:
                     self.view_log.append(("live", data["view"]))
 
     # ---- sending
-    def call(self, event, data, timeout=ACK_TIMEOUT):
-        """Emit and wait for the ack; None if the connection dropped or no ack came in time."""
-        sio = self.sio
-        if sio is None or not sio.connected:
-            return None
-        done, box = threading.Event(), []
-
-        def on_ack(*args):
-            box.append(args[0] if args else None)
-            done.set()
-        try:
-            sio.emit(event, data, callback=on_ack)
-        except Exception:  # noqa: BLE001 - disconnected meanwhile
-            return None
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < timeout:
-            if done.wait(0.05):
-                return box[0]
-            if not sio.connected:
-                return None
-        return None
-
     def act(self, kind, step=None, data=None, client_id=None, timeout=ACK_TIMEOUT):
         """Send one action (or resend the pending one first). Returns the ack or None."""
         if self.pending is None:
-            cid = client_id or new_id(self.role)
-            self.pending = {"session_id": self.session_id, "id": cid, "kind": kind,
-                            "step": step, "data": data or {}}
+            self.pending = self.action(kind, step, data, client_id or new_id(self.role))
         else:
             self.resends += 1
         payload = self.pending

@@ -112,7 +112,7 @@ def test_unknown_api_paths_and_methods_answer_json(couple):
 def test_an_unreachable_database_is_a_clear_503_not_a_500(app):
     """Point the app at a port where nothing listens: the API says `unavailable`, in the one shape."""
     from couples import create_app
-    from tests.conftest import base_config
+    from support.inprocess import base_config
     broken = create_app({**base_config("postgresql://postgres@127.0.0.1:1/none", None),
                          "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}}})
     resp = broken.test_client().post("/api/v1/tokens", json={"email": "a@example.com", "password": "x" * 12})
