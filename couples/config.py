@@ -131,11 +131,11 @@ def engine_options(url: str) -> dict:
     handler facing an unreachable database fails closed in seconds ("unavailable") instead of
     hanging until it heals while greenlets and pool connections pile up.
 
-    No pre-ping by default: a `SELECT 1` before every checkout was 7 % of the server's time per
-    turn (bench/, docs/benchmarks.md). A connection a restart broke fails its first statement
-    instead; that request is answered `unavailable` (the client resends, never applied twice)
-    and SQLAlchemy then invalidates the whole pool, so the next requests reconnect. The TCP
-    keepalives below find silently dead connections. COUPLES_DB_PRE_PING=1 turns it back on."""
+    No pre-ping by default (a measured shortcut, docs/performance.md): a connection a restart broke
+    fails its first statement instead; that request is answered `unavailable` (the client
+    resends, never applied twice) and SQLAlchemy then invalidates the whole pool, so the next
+    requests reconnect. The TCP keepalives below find silently dead connections.
+    COUPLES_DB_PRE_PING=1 turns it back on."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15}}
     statement_ms = int(os.environ.get("COUPLES_DB_STATEMENT_TIMEOUT_MS", "15000"))

@@ -1,9 +1,8 @@
 """Passwords: Argon2id hashing off the event loop, and the check every new password passes.
 
-Hashing. An Argon2id hash is ~0.1 s of CPU and 64 MiB by design. Run on the event loop (eventlet,
-gevent) it stops every socket of the process for that long: six clients registering in a loop took
-the heartbeat round trip from 3 ms to 1.4 s (docs/benchmarks.md, "Registration flood"). So every
-hash and verify runs in a native thread the async mode provides (eventlet's tpool, gevent's hub
+Hashing. An Argon2id hash is slow and memory-hard by design. Run on the event loop (eventlet,
+gevent) it would stop every socket of the process for that long (docs/benchmarks.md, "Registration
+flood"). So every hash and verify runs in a native thread the async mode provides (eventlet's tpool, gevent's hub
 threadpool; under threading the request's own thread), while the loop goes on serving. argon2-cffi
 releases the GIL while it hashes. At most HASH_THREADS hashes run at once (one core is left to the
 loop; the rest wait their turn without blocking anything), which also bounds the memory a flood

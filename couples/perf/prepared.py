@@ -18,8 +18,7 @@ class Prepared:
     """A hot-path statement that PostgreSQL parses and plans once per connection, not per call.
 
     On PostgreSQL the first use on a connection sends `PREPARE name (types) AS <statement>`, and
-    every call sends `EXECUTE name (values)`: planning was a third of the database's time per turn
-    (the socket lookup planned in 0.3 ms and ran in 0.05 ms; bench/query_cost.py). psycopg2 has no
+    every call sends `EXECUTE name (values)` (what it saves: docs/performance.md). psycopg2 has no
     server-side prepare of its own, and psycopg 3's does not cooperate with eventlet.
     Prepared statements live as long as their connection (a ROLLBACK keeps them), so which are
     ready is kept in the pool's per-connection `info`, which SQLAlchemy clears when it replaces

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..room import log, sessions
-from . import vocabulary
-from .vocabulary import describe_event
+from . import render
+from .render import describe_event
 
 
 def transcript_segments(events: list, names: dict, viewer: str) -> list:
@@ -49,7 +49,7 @@ def transcript(session, viewer: str) -> dict:
             open_segment(ev)
         current = stack[-1] if stack else None
         entry = {"seq": ev["seq"], "at": ev["at"], "type": kind, "actor": ev["actor"],
-                 "line": vocabulary.line(ev, names, viewer)}
+                 "line": render.line(ev, names, viewer)}
         (current["entries"] if current else general).append(entry)
         if kind in ("exercise_completed", "exercise_abandoned") and stack:
             done = stack.pop()

@@ -27,7 +27,7 @@ from sqlalchemy import update
 
 from couples.extensions import db
 from couples.models import User
-from couples.review import vocabulary
+from couples.review import render, vocabulary
 from couples.room import turns
 from support.inprocess import Room, logged_in, seed_world
 from support.server import ROOT
@@ -390,15 +390,15 @@ def test_the_room_page_carries_the_vocabulary(app, world, clock):
 
 def test_a_template_chooses_by_field_viewer_and_presence():
     def ended(**data):
-        return vocabulary.line({"type": "session_ended", "seq": 1, "at": None, "actor": None, "data": data},
+        return render.line({"type": "session_ended", "seq": 1, "at": None, "actor": None, "data": data},
                                NAMES, "a")
     assert ended(by="b", reason="ended_by_partner") == f"{BOB} ended the session."
     assert ended(by=None, reason="rescheduled") == "The session ended, to continue another time."
     assert ended(by=None, reason="idle") == "The session ended."
     paused = {"type": "paused", "seq": 2, "at": None, "actor": "b", "data": {"by": "b"}}
-    assert vocabulary.markup(vocabulary.parts(paused, NAMES, "a")) == \
+    assert render.markup(render.parts(paused, NAMES, "a")) == \
         "<bdi>Bob &lt;i&gt;&amp; co&lt;/i&gt;</bdi> paused the session."
     unknown = {"type": "something_new", "seq": 3, "at": None, "actor": None, "data": {"x": 1}}
-    assert vocabulary.line(unknown, NAMES, "a") == "Something new."
-    assert vocabulary.describe_event(unknown, NAMES, "a") is None
-    assert vocabulary.describe_event({**unknown, "type": "step_started"}, NAMES, "a") is None
+    assert render.line(unknown, NAMES, "a") == "Something new."
+    assert render.describe_event(unknown, NAMES, "a") is None
+    assert render.describe_event({**unknown, "type": "step_started"}, NAMES, "a") is None
