@@ -206,7 +206,9 @@ def start_servers(row: Row, url: str | None, log_dir: Path):
     for i, port in enumerate(ports):
         env = dict(os.environ, COUPLES_ASYNC_MODE=row.mode, HOST="127.0.0.1", PORT=str(port),
                    COUPLES_ALLOWED_ORIGINS=origins, SECRET_KEY="bench-secret-" + row.name,
-                   COUPLES_ENV="development", PYTHONWARNINGS="ignore", COUPLES_LOGIN_RATE_LIMIT="100000 per minute")
+                   COUPLES_ENV="development", PYTHONWARNINGS="ignore", COUPLES_LOGIN_RATE_LIMIT="100000 per minute",
+                   # every simulated person connects from 127.0.0.1
+                   COUPLES_SOCKET_CONNECTS_PER_ADDRESS="10000000 per minute")
         env.pop("REDIS_URL", None)
         if url:
             env["DATABASE_URL"] = url

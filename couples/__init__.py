@@ -75,6 +75,10 @@ def _init_socketio(app: Flask) -> None:
         message_queue=app.config["REDIS_URL"],
         cors_allowed_origins=app.config["ALLOWED_ORIGINS"],
         max_http_buffer_size=app.config["MAX_SOCKET_MESSAGE"],
+        # WebSocket only: on long-polling every request names the socket's Engine.IO sid in its URL
+        # (and in proxies' logs), and that sid alone let anyone read and send as the socket.
+        # Engine.IO answers a polling request 400 "Invalid transport" (docs/security.md).
+        transports=["websocket"],
         logger=False, engineio_logger=False, serializer=RoomPacket,
         # A client's events are handled one after another, on the greenlet (or thread) that read
         # them: in the order sent (the room page's resend of held answers relies on it), and a

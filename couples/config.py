@@ -50,6 +50,18 @@ def _audit_key(instance: Path, production: bool) -> str:
     return path.read_text().strip()
 
 
+def _rate_limit(name: str, default: str) -> str:
+    """A limit in the `limits` notation ("60 per minute", several joined by ";"), checked here so
+    that a typo stops the start instead of the first socket."""
+    from limits import parse_many
+    value = os.environ.get(name, default).strip()
+    try:
+        parse_many(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a rate such as '60 per minute' (got {value!r})") from None
+    return value
+
+
 def _base_url(production: bool, port: str) -> str:
     """COUPLES_BASE_URL: the public address every link the app hands out starts with (an
     invitation link). Never derived from the request's Host or forwarded headers, which the sender
@@ -112,6 +124,15 @@ class Config:
         self.LOGIN_DELAY_MAX = 8.0
         self.LOGIN_MAX_WAIT = 30.0
         self.REGISTER_RATE_LIMIT = os.environ.get("COUPLES_REGISTER_RATE_LIMIT", "10 per hour")
+        # The live room (room/ratelimit.py). Beside each socket's own token bucket
+        # (SOCKET_RATE_PER_SECOND, SOCKET_RATE_BURST): events per person across all their sockets,
+        # and connects per person and per client address; moving windows in the rate-limit store
+        # (Redis when REDIS_URL is set, so every process counts together). Far above what anyone
+        # does: the room page sends an event every few seconds at most and reconnects with backoff.
+        # SOCKET_RATE_LIMIT=False turns all of them off (tests).
+        self.SOCKET_EVENTS_PER_PERSON = _rate_limit("COUPLES_SOCKET_EVENTS_PER_PERSON", "1200 per minute")
+        self.SOCKET_CONNECTS_PER_PERSON = _rate_limit("COUPLES_SOCKET_CONNECTS_PER_PERSON", "60 per minute")
+        self.SOCKET_CONNECTS_PER_ADDRESS = _rate_limit("COUPLES_SOCKET_CONNECTS_PER_ADDRESS", "600 per minute")
         # Argon2id hashes running at once, each in a native thread off the event loop.
         self.HASH_THREADS = max(1, (os.cpu_count() or 2) - 1)
         # Reverse proxies in front of the app (1 behind deploy/nginx.conf). Their X-Forwarded-For

@@ -25,6 +25,8 @@ from .clock import now
 from .schemas import ActionSchema, HeartbeatSchema, JoinSchema, LeaveSchema
 
 UNAUTHENTICATED = {"code": "unauthenticated", "message": "Please log in."}
+CONNECTS_LIMITED = {"code": "rate_limited",
+                    "message": "Too many connections just now. Please wait a minute, then try again."}
 
 
 # --------------------------------------------------------------------------- connecting
@@ -33,12 +35,23 @@ UNAUTHENTICATED = {"code": "unauthenticated", "message": "Please log in."}
 @socketio.on("connect")
 def on_connect(auth=None):
     """Accept a cookie login, or a bearer token in `auth` or the Authorization header; never a
-    query parameter. Anything else is refused before the socket can receive a thing."""
+    query parameter. Anything else is refused before the socket can receive a thing. Connects are
+    limited per client address (before the credentials are read) and per person (ratelimit.py)."""
+    if not ratelimit.may_connect_from(request.remote_addr):
+        _refuse(CONNECTS_LIMITED)
     user = _authenticate(auth)
     if user is None or user.auth_row_id is None:
-        db.session.rollback()
-        raise ConnectionRefusedError(UNAUTHENTICATED["message"], UNAUTHENTICATED)
+        _refuse(UNAUTHENTICATED)
+    if not ratelimit.may_connect_as(user.id):
+        _refuse(CONNECTS_LIMITED)
     presence.open_connection(request.sid, user, user.auth_row_id, presence.PROCESS)
+    ratelimit.connected(request.sid, user.id)
+
+
+def _refuse(why: dict):
+    """connect_error with the one error shape's code and message (err.data in the JS client)."""
+    db.session.rollback()
+    raise ConnectionRefusedError(why["message"], why)
 
 
 def _authenticate(auth):

@@ -36,6 +36,7 @@ const room = {
   formKey: null,
   fatal: "", // once set, why this page stopped: it will not reconnect
   chart: null,
+  limited: 0, // connects refused in a row as too many (rate_limited): the wait before the next grows
 };
 
 // --------------------------------------------------------------------------- small helpers
@@ -150,9 +151,13 @@ const LOG_IN_AGAIN = { href: config.login_url, text: "Log in again" };
 const RELOAD = { href: location.pathname, text: "Reload the page" };
 const HOME = { href: config.home_url, text: observer ? "Back to your couples" : "Back to practice" };
 
-const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 4000, timeout: 8000 });
+// WebSocket only: the server refuses long-polling (docs/protocol.md §1, docs/security.md).
+const socket = io({ transports: ["websocket"], reconnectionDelay: 500, reconnectionDelayMax: 4000, timeout: 8000 });
 
-socket.on("connect", join);
+socket.on("connect", () => {
+  room.limited = 0;
+  join();
+});
 socket.on("disconnect", (reason) => {
   room.joined = false;
   room.presence = null; // unknown until we are back: never show a stale "is here"
@@ -171,8 +176,19 @@ socket.io.on("reconnect_attempt", () => {
 socket.on("connect_error", (err) => {
   if (room.fatal) return;
   // The server's refusal carries its code in err.data (docs/protocol.md §1).
-  const refused = err && err.data && err.data.code === "unauthenticated";
-  if (refused || !socket.active) stop("We could not connect. Please log in again, then come back to this page.", LOG_IN_AGAIN);
+  const code = err && err.data && err.data.code;
+  if (code === "rate_limited") {
+    // Too many connections of this person (or from this address) just now: not a reason to stop,
+    // but the client will not retry a refusal by itself. Try again later, a little later each time.
+    room.limited += 1;
+    const wait = Math.min(60000, 5000 * 2 ** Math.min(room.limited - 1, 4)) * (0.75 + Math.random() / 2);
+    setConnection("reconnecting", "Too many connections just now. Trying again shortly…");
+    setTimeout(() => {
+      if (!room.fatal && !socket.connected) socket.connect();
+    }, wait);
+    return;
+  }
+  if (code === "unauthenticated" || !socket.active) stop("We could not connect. Please log in again, then come back to this page.", LOG_IN_AGAIN);
   else setConnection(navigator.onLine ? "reconnecting" : "offline");
 });
 socket.on("revoked", (msg) => {
@@ -225,6 +241,12 @@ function join() {
   socket.timeout(10000).emit("join", { session_id: config.session_id, last_seq: room.lastSeq }, (err, ack) => {
     if (err) {
       socket.disconnect().connect(); // no answer: start the connection again
+      return;
+    }
+    if (!ack.ok && ack.error.code === "rate_limited") {
+      setTimeout(() => {
+        if (socket.connected && !room.joined) join();
+      }, 5000); // this person sent too much at once: join again shortly
       return;
     }
     if (!ack.ok) {
@@ -318,9 +340,10 @@ function send(id) {
   });
 }
 
-// Answers that mean the server could not act on it yet (its database was unreachable, or the
-// session was busy): kept and resent with the same id, so it is saved once, whenever it can be.
-const RETRY_CODES = new Set(["unavailable", "busy"]);
+// Answers that mean the server could not act on it yet (its database was unreachable, the
+// session was busy, or this person sent too much at once): kept and resent with the same id, so
+// it is saved once, whenever it can be.
+const RETRY_CODES = new Set(["unavailable", "busy", "rate_limited"]);
 
 function resendPending() {
   for (const id of room.pending.keys()) send(id);

@@ -55,7 +55,7 @@ def forged_action(page, session_id, step=None):
     """Send an action over a fresh socket from the observer's own browser; return the ack."""
     return page.evaluate("""async ([sessionId, step]) => {
         const {io} = await import('/static/vendor/socket.io.esm.min.js');
-        const s = io({forceNew: true});
+        const s = io({forceNew: true, transports: ['websocket']});  // as the room page: WebSocket only
         await new Promise((ok, fail) => { s.on('connect', ok); s.on('connect_error', fail); });
         const joined = await s.emitWithAck('join', {session_id: sessionId, last_seq: 0});
         const ack = await s.emitWithAck('action', {session_id: sessionId, id: 'forged-' + Date.now(),

@@ -1,7 +1,7 @@
 """deploy/nginx.conf as shipped, run by Debian's nginx in front of two app processes (PostgreSQL,
 Redis): the file passes `nginx -t`, plain HTTP is sent to HTTPS, bodies over 64 KB stop at the
-proxy, and two partners go through it on Socket.IO's default transports (long-polling, then the
-WebSocket upgrade: the sticky upstream keeps both on one process) and finish the greeting ritual.
+proxy, a long-polling handshake is refused (the app serves WebSocket only), and two partners go
+through it over WebSocket, as the room page does, and finish the greeting ritual.
 Behind it the app counts each client's own address for the login limit (COUPLES_TRUSTED_PROXIES=1).
 
 Only what cannot run here is changed, each line checked to be there: the upstream ports, the
@@ -130,19 +130,21 @@ def test_the_shipped_config_passes_nginx_t_and_serves_the_app(behind_nginx):
 
 
 def test_two_partners_finish_the_greeting_through_nginx(behind_nginx):
-    """On Socket.IO's default transports: long-polling first, then the upgrade, which is where
-    the sticky upstream matters (every request of the handshake must reach the same process)."""
+    """Over WebSocket, the only transport the app serves (the room page asks for it alone): nginx
+    passes the upgrade through. Long-polling, asked through nginx, gets the app's refusal."""
+    polling = requests.get(behind_nginx.url + "/socket.io/?EIO=4&transport=polling", verify=behind_nginx.ca,
+                           timeout=5)
+    assert (polling.status_code, polling.text) == (400, '"Invalid transport"')
     direct = behind_nginx.procs[0].url  # pairing through one process directly; playing through nginx
     alice, bob = behind_nginx.people["alice"], behind_nginx.people["bob"]
     pair_over_api(Api(direct, alice), Api(direct, bob))
     session = Api(direct, alice).call("POST", "/api/v1/sessions", {})["session"]["id"]
-    a = HttpsPeer("alice", "a", alice, session, behind_nginx.url, transports=("polling", "websocket"), ca=behind_nginx.ca)
-    b = HttpsPeer("bob", "b", bob, session, behind_nginx.url, transports=("polling", "websocket"), ca=behind_nginx.ca)
+    a = HttpsPeer("alice", "a", alice, session, behind_nginx.url, ca=behind_nginx.ca)
+    b = HttpsPeer("bob", "b", bob, session, behind_nginx.url, ca=behind_nginx.ca)
     try:
         a.connect()
         b.connect()
-        wait_for(lambda: a.sio.transport() == "websocket" and b.sio.transport() == "websocket", 10,
-                 "both clients to upgrade to WebSocket through nginx")
+        assert a.sio.transport() == "websocket" and b.sio.transport() == "websocket"
         duo = Duo(a, b, ["greeting"], rng=random.Random(7))
         play(duo, None, lambda: a.view and a.view["phase"] == "ready" and a.view["completed"].get("greeting"))
         assert a.problems == [] and b.problems == []

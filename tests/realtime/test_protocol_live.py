@@ -17,7 +17,8 @@ from sqlalchemy import select, update
 from couples.extensions import db
 from couples.models import CoupleMember, TherapistLink, utcnow
 from support.clients import LivePeer, both, everyone_at, safe_start, turn
-from support.server import ROOT
+from support.people import seed_session
+from support.server import ROOT, database, serve
 from support.services import service_unavailable
 
 UNAUTHENTICATED = {"code": "unauthenticated", "message": "Please log in."}
@@ -81,16 +82,85 @@ def test_the_official_javascript_client_reads_the_refusals_code_in_err_data(live
     assert result == {"connected": False, "message": "Please log in.", "data": UNAUTHENTICATED}
 
 
-@pytest.mark.parametrize("transport", ["websocket", "polling"])
-def test_a_foreign_origin_is_refused_and_the_allowed_one_accepted(live, transport):
+def test_a_foreign_origin_is_refused_and_the_allowed_one_accepted(live):
     world = live.seed()
     evil = LivePeer(live, world.tokens["alice"], "alice", world.session_id)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        evil.connect(origin="http://evil.example", transports=(transport,))
+        evil.connect(origin="http://evil.example")
     assert evil.events == []
-    good = LivePeer(live, world.tokens["alice"], "alice", world.session_id).connect(transports=(transport,))
+    good = LivePeer(live, world.tokens["alice"], "alice", world.session_id).connect()
     assert good.join()["ok"]
     good.close()
+
+
+@pytest.mark.parametrize("origin", ["same", "http://evil.example", None])
+def test_long_polling_is_refused_whatever_the_origin(live, origin):
+    """WebSocket only (docs/protocol.md §1): a client that asks for long-polling, even with valid
+    credentials and the allowed Origin, never gets a socket (tests/security/test_sid_alone.py says why)."""
+    world = live.seed()
+    polling = LivePeer(live, world.tokens["alice"], "alice", world.session_id)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        polling.connect(origin=origin, transports=("polling",))
+    assert polling.events == [] and not polling.sio.connected
+
+
+# --------------------------------------------------------------------------- limits per person
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory):
+    """A served app of its own with low limits per person (`live` keeps the defaults)."""
+    tmp = tmp_path_factory.mktemp("limited")
+    env = {"COUPLES_SOCKET_EVENTS_PER_PERSON": "10 per minute", "COUPLES_SOCKET_CONNECTS_PER_PERSON": "12 per minute"}
+    with database(tmp, postgresql=False) as (url, app), serve(tmp, url, app=app, env=env, name="limited") as server:
+        server.seed = lambda: seed_session(app, server.url, names=("alice", "bob", "theo"))
+        yield server
+    assert "Traceback" not in server.output(), server.output()[-4000:]
+
+
+RATE_LIMITED = {"code": "rate_limited", "message": "Too many messages at once; please slow down."}
+CONNECTS_LIMITED = {"code": "rate_limited",
+                    "message": "Too many connections just now. Please wait a minute, then try again."}
+
+
+def test_ten_sockets_of_one_login_share_one_budget(limited):
+    world = limited.seed()
+    alice = [LivePeer(limited, world.tokens["alice"], "alice", world.session_id).connect() for _ in range(10)]
+    bob = LivePeer(limited, world.tokens["bob"], "bob", world.session_id).connect()
+    try:
+        assert [p.sio.call("heartbeat", {}, timeout=5)["ok"] for p in alice] == [True] * 10
+        for p in (alice[0], alice[9]):  # the 11th and 12th of the person's events, on any socket
+            assert p.sio.call("heartbeat", {}, timeout=5) == {"ok": False, "error": {**RATE_LIMITED, "fields": {}}}
+        assert all(p.sio.connected for p in alice)
+        assert bob.join()["ok"] and bob.sio.call("heartbeat", {}, timeout=5)["ok"]  # another person: unaffected
+    finally:
+        for p in (*alice, bob):
+            p.close()
+
+
+def test_a_connect_flood_from_one_login_is_refused_after_the_limit(limited):
+    world = limited.seed()
+    flood = [LivePeer(limited, world.tokens["alice"], "alice", world.session_id).connect() for _ in range(12)]
+    try:
+        over = LivePeer(limited, world.tokens["alice"], "alice", world.session_id)
+        told = []
+        over.sio.on("connect_error", told.append)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            over.connect()
+        assert told == [{"message": CONNECTS_LIMITED["message"], "data": CONNECTS_LIMITED}]
+        # The browser's own client reads the code in err.data, as for `unauthenticated`.
+        node = shutil.which("node")
+        if node and (ROOT / "node_modules" / "socket.io-client").is_dir():
+            out = subprocess.run([node, str(Path(__file__).parent / "js" / "refused_connect.mjs"), limited.url,
+                                  world.tokens["alice"]], cwd=ROOT, capture_output=True, text=True, timeout=30)
+            assert json.loads(out.stdout.strip().splitlines()[-1]) == {
+                "connected": False, "message": CONNECTS_LIMITED["message"], "data": CONNECTS_LIMITED}
+        bob = LivePeer(limited, world.tokens["bob"], "bob", world.session_id).connect()
+        assert bob.join()["ok"]
+        bob.close()
+    finally:
+        for p in flood:
+            p.close()
 
 
 def test_a_message_over_64_kb_is_refused(room):

@@ -1,7 +1,7 @@
 """Bad input on every socket event (hypothesis): each case gets the error ack
 {ok: false, error: {code, message, fields}}, never server_error, the other partner's connection
-is untouched and hears nothing, and the stored data stays as it was. Also: the per-connection
-rate limit (couples/room/ratelimit.py)."""
+is untouched and hears nothing, and the stored data stays as it was. Also: the socket rate
+limits, per socket and per person (couples/room/ratelimit.py)."""
 import uuid
 
 import pytest
@@ -12,7 +12,7 @@ from couples.room import ratelimit
 from couples.extensions import socketio
 from couples.room.packets import REFUSED_EVENT, RESERVED_EVENTS
 from fuzzkit import BAD_RATINGS, BAD_TEXT, DEEP, EXTRA_KEYS, any_body, json_values
-from secworld import SUMMARY
+from secworld import EASY_SOCKETS, SUMMARY
 from support.clients import LivePeer
 
 FUZZ = settings(max_examples=120, deadline=None, derandomize=True,
@@ -208,6 +208,35 @@ def test_a_flooding_socket_is_throttled_and_the_others_are_not(fresh):
     finally:
         fresh.app.config.update(SOCKET_RATE_PER_SECOND=10_000, SOCKET_RATE_BURST=10_000)
         fresh.app.extensions.pop("socket_rate_limit", None)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(sends=st.lists(st.tuples(st.integers(0, 4), st.one_of(
+    st.sampled_from(["join", "action", "heartbeat", "leave", *sorted(RESERVED_EVENTS | {REFUSED_EVENT})]),
+    st.text(max_size=8))), min_size=1, max_size=24))
+def test_whatever_a_person_sends_on_any_of_their_sockets_counts_against_one_budget(fresh, sends):
+    """Issue 21: a budget per person, not only per socket. Five sockets of one login, any mix of
+    event names (the protocol's, unknown, reserved): exactly the first BUDGET events are answered
+    as usual, every later one is `rate_limited`, whichever socket it comes from; Bob is unaffected."""
+    budget = 6
+    fresh.app.config.update(SOCKET_EVENTS_PER_PERSON=f"{budget} per minute")
+    fresh.app.extensions.pop("socket_limits", None)
+    try:
+        alice = [socketio.test_client(fresh.app, auth={"token": fresh.tokens["partner"]}) for _ in range(5)]
+        codes = []
+        for n, name in sends:
+            ack = alice[n].emit(name, {}, callback=True)
+            SUMMARY["fuzz cases run (socket)"] += 1
+            codes.append("rate_limited" if not ack["ok"] and ack["error"]["code"] == "rate_limited" else "answered")
+        assert codes == ["answered"] * min(budget, len(sends)) + ["rate_limited"] * max(0, len(sends) - budget), sends
+        bob = socketio.test_client(fresh.app, auth={"token": fresh.tokens["partner_b"]})
+        assert bob.emit("heartbeat", {}, callback=True)["ok"]
+        for c in (*alice, bob):
+            c.disconnect()
+    finally:
+        fresh.app.config.update(SOCKET_EVENTS_PER_PERSON=EASY_SOCKETS["SOCKET_EVENTS_PER_PERSON"])
+        fresh.app.extensions.pop("socket_limits", None)
 
 
 def test_codes_seen(room):

@@ -1,7 +1,6 @@
 """Web security: the Origin matrix on the socket handshake, CSRF on every form, security headers
 and a strict CSP on every page, session cookie flags, a new session on login, login throttling,
 and idle and absolute session timeouts."""
-import json
 import re
 from datetime import timedelta
 
@@ -15,7 +14,15 @@ from secworld import ACTORS, config
 from support.clients import LivePeer
 
 ALLOWED = "https://couples.example"
+# A browser's long-polling handshake. The server serves WebSocket only, so an allowed Origin gets
+# past the Origin check to Engine.IO's refusal of the transport; a foreign one is refused before.
 HANDSHAKE = "/socket.io/?EIO=4&transport=polling&t=abc"
+ORIGIN_REFUSED = (400, '"Not an accepted origin."')
+TRANSPORT_REFUSED = (400, '"Invalid transport"')
+
+
+def _answer(resp):
+    return resp.status_code, resp.get_data(as_text=True)
 
 
 @pytest.fixture(scope="module")
@@ -25,26 +32,29 @@ def origin_app(world):
 
 # --------------------------------------------------------------------------- Origin matrix
 
-ORIGINS = {
-    ALLOWED: 200,
-    "null": 400,
-    "https://couples.example.evil.example": 400,   # look-alike: the allowed host as a prefix
-    "https://evilcouples.example": 400,            # look-alike: the allowed host as a suffix
-    "https://couples.example.": 400,               # trailing dot
-    "https://xn--couples-9za.example": 400,        # IDN look-alike
-    "http://couples.example": 400,                 # other scheme
-    "https://couples.example:8443": 400,           # other port
-    "wss://couples.example": 400,
-    "https://127.0.0.1.evil.example": 400,
-    "http://127.0.0.1:5000": 400,                  # the dev default is not allowed when configured
-    "": 200,  # an empty Origin counts as none (no browser sends it): credentials decide
+ORIGINS = {  # origin -> allowed
+    ALLOWED: True,
+    "null": False,
+    "https://couples.example.evil.example": False,   # look-alike: the allowed host as a prefix
+    "https://evilcouples.example": False,            # look-alike: the allowed host as a suffix
+    "https://couples.example.": False,               # trailing dot
+    "https://xn--couples-9za.example": False,        # IDN look-alike
+    "http://couples.example": False,                 # other scheme
+    "https://couples.example:8443": False,           # other port
+    "wss://couples.example": False,
+    "https://127.0.0.1.evil.example": False,
+    "http://127.0.0.1:5000": False,                  # the dev default is not allowed when configured
+    "": True,  # an empty Origin counts as none (no browser sends it): credentials decide
 }
 
 
-@pytest.mark.parametrize("origin,status", ORIGINS.items(), ids=[o or "empty" for o in ORIGINS])
-def test_origin_matrix_on_the_handshake(origin_app, origin, status):
+@pytest.mark.parametrize("origin,allowed", ORIGINS.items(), ids=[o or "empty" for o in ORIGINS])
+def test_origin_matrix_on_the_handshake(origin_app, origin, allowed):
+    """Engine.IO checks the Origin first: a foreign one is refused as such; an allowed one gets as
+    far as the transport (long-polling: refused too). test_origin_matrix_on_a_real_websocket
+    opens real WebSockets."""
     resp = origin_app.test_client().get(HANDSHAKE, headers={"Origin": origin})
-    assert resp.status_code == status, (origin, resp.status_code, resp.data[:200])
+    assert _answer(resp) == (TRANSPORT_REFUSED if allowed else ORIGIN_REFUSED), origin
 
 
 @pytest.mark.parametrize("spoof", [
@@ -55,12 +65,12 @@ def test_origin_matrix_on_the_handshake(origin_app, origin, status):
 ])
 def test_forwarded_headers_never_widen_the_allowed_origins(origin_app, spoof):
     resp = origin_app.test_client().get(HANDSHAKE, headers={"Origin": "https://evil.example", **spoof})
-    assert resp.status_code == 400
+    assert _answer(resp) == ORIGIN_REFUSED
 
 
 def test_no_origin_is_let_through_to_authentication_which_refuses_anonymous(origin_app):
     """Non-browser clients send no Origin; then credentials decide (none here: refused)."""
-    assert origin_app.test_client().get(HANDSHAKE).status_code == 200
+    assert _answer(origin_app.test_client().get(HANDSHAKE)) == TRANSPORT_REFUSED  # past the Origin check
     anonymous = socketio.test_client(origin_app, flask_test_client=origin_app.test_client())
     assert not anonymous.is_connected()
 
@@ -192,24 +202,31 @@ def test_security_headers_and_a_strict_csp_on_every_page(world):
 
 
 def test_what_engine_io_answers_carries_the_same_headers_and_is_never_cached(origin_app):
-    """The handshake, long-polling and refusals under /socket.io/ are answered by Engine.IO before
-    Flask; a polling body carries the room's events (people's own words)."""
+    """Engine.IO answers what comes under /socket.io/ before Flask. Over HTTP, with WebSocket
+    only, that is refusals: a long-polling handshake, a GET or POST naming a session id (on either
+    transport), a WebSocket handshake without its Upgrade, a foreign Origin. Each carries the same
+    headers as every page and is never cached."""
     client = origin_app.test_client()
-    handshake = client.get(HANDSHAKE, headers={"Origin": ALLOWED})
-    sid = json.loads(handshake.get_data(as_text=True)[1:])["sid"]
-    sent = client.post(f"{HANDSHAKE}&sid={sid}", data="40", headers={"Origin": ALLOWED})  # Socket.IO CONNECT
-    polled = client.get(f"{HANDSHAKE}&sid={sid}", headers={"Origin": ALLOWED})  # a long-poll (what it
-    # holds depends on timing: the connect's refusal, a PING, or the session already closed)
-    refused = client.get(HANDSHAKE, headers={"Origin": "https://evil.example"})
-    for resp in (handshake, sent, polled, refused):
+    sid = "AAAAAAAAAAAAAAAAAAAA"
+    answers = {
+        "polling handshake": client.get(HANDSHAKE, headers={"Origin": ALLOWED}),
+        "polling GET with a sid": client.get(f"{HANDSHAKE}&sid={sid}", headers={"Origin": ALLOWED}),
+        "polling POST with a sid": client.post(f"{HANDSHAKE}&sid={sid}", data="40", headers={"Origin": ALLOWED}),
+        "websocket POST with a sid": client.post(f"/socket.io/?EIO=4&transport=websocket&sid={sid}", data="40"),
+        "websocket without Upgrade": client.get("/socket.io/?EIO=4&transport=websocket", headers={"Origin": ALLOWED}),
+        "foreign Origin": client.get(HANDSHAKE, headers={"Origin": "https://evil.example"}),
+    }
+    for what, resp in answers.items():
         h = resp.headers
-        assert h["Cache-Control"] == "no-store", resp.status
+        assert resp.status_code == 400, (what, _answer(resp))
+        assert h["Cache-Control"] == "no-store", what
         assert h["X-Content-Type-Options"] == "nosniff" and h["X-Frame-Options"] == "DENY"
         assert h["Referrer-Policy"] == "no-referrer"
         assert h["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
         assert len(h.getlist("Cache-Control")) == 1
-    assert [r.status_code for r in (handshake, sent, refused)] == [200, 200, 400]
-    assert handshake.headers["Access-Control-Allow-Origin"] == ALLOWED  # Engine.IO's own headers stay
+    assert _answer(answers["polling handshake"]) == TRANSPORT_REFUSED
+    assert _answer(answers["foreign Origin"]) == ORIGIN_REFUSED
+    assert answers["polling handshake"].headers["Content-Type"] == "text/plain"  # Engine.IO's own headers stay
 
 
 def test_hsts_in_production(monkeypatch, world):
@@ -362,8 +379,11 @@ def _ws_client(live, origin, token="alice"):
 
 @pytest.mark.parametrize("origin,ok", [
     ("same", True), (None, True), ("null", False), ("http://127.0.0.1.evil.example", False),
-    ("https://127.0.0.1:{port}", False), ("http://127.0.0.1:1", False), ("http://localhost:{port}", False),
-], ids=["allowed", "missing", "null", "look-alike", "other-scheme", "other-port", "other-host-name"])
+    ("http://127.0.0.1:{port}.evil.example", False), ("http://127.0.0.1:{port}.", False),
+    ("https://127.0.0.1:{port}", False), ("ws://127.0.0.1:{port}", False), ("http://127.0.0.1:1", False),
+    ("http://localhost:{port}", False),
+], ids=["allowed", "missing", "null", "look-alike", "prefix", "trailing-dot", "other-scheme", "ws-scheme",
+        "other-port", "other-host-name"])
 def test_origin_matrix_on_a_real_websocket(live, origin, ok):
     import socketio as sio_client
     origin = live.url if origin == "same" else origin and origin.format(port=live.port)

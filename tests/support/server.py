@@ -22,6 +22,12 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 # Suites that register and log people in many times from one address would otherwise meet the limits.
 EASY_LOGIN = {"COUPLES_LOGIN_RATE_LIMIT": "1000 per minute", "COUPLES_REGISTER_RATE_LIMIT": "1000 per minute"}
+# Every served process's default: every client of every suite connects from 127.0.0.1, and the
+# fault suites reconnect one person several times a second. The suites that test these limits
+# set their own in `env` (realtime/test_protocol_live, multiprocess/test_shared_limits,
+# browser/test_connect_limit); the limits per person on events keep their defaults everywhere.
+EASY_CONNECTS = {"COUPLES_SOCKET_CONNECTS_PER_ADDRESS": "100000 per minute",
+                 "COUPLES_SOCKET_CONNECTS_PER_PERSON": "100000 per minute"}
 # Cheap but real Argon2id for tests (the OWASP minimum: 19 MiB, t=2).
 FAST_HASH = {"ARGON2_MEMORY_KIB": 19456, "ARGON2_TIME_COST": 2}
 
@@ -98,7 +104,7 @@ class ServerProcess:
                     "COUPLES_ALLOWED_ORIGINS": ",".join(self.origins),
                     "COUPLES_CLOCK_FILE": str(self.clock_file), "SECRET_KEY": self.secret,
                     "COUPLES_SWEEP_INTERVAL": "0.2", "COUPLES_AUDIT_CHECKPOINTS": checkpoints_for(self.db_url),
-                    **self.extra_env})
+                    **EASY_CONNECTS, **self.extra_env})
         log = open(self.log_path, "a")
         log.write(f"\n===== start #{self.starts + 1} =====\n")
         log.flush()
