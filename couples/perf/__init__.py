@@ -11,8 +11,12 @@ SHORTCUTS = ("prepared", "joined_turn", "audience_cache", "orjson", "text_packet
 
 
 def enabled(name: str) -> bool:
-    """Is this shortcut on? (All are, unless COUPLES_PERF_OFF names them.)"""
-    return name not in _off(os.environ.get("COUPLES_PERF_OFF", ""))
+    """Is this shortcut on? (All are, unless COUPLES_PERF_OFF names them.) The setting is read
+    once per process: the hot path asks several times a turn."""
+    return name not in _off(_SETTING)
+
+
+_SETTING = os.environ.get("COUPLES_PERF_OFF", "")
 
 
 @functools.cache

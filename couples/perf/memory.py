@@ -22,7 +22,8 @@ KEEP = 4096  # session rows kept (the least recently used go first)
 class Memory:
     """Per app (so per database): the sockets' joins and the latest session rows."""
 
-    def __init__(self):
+    def __init__(self, on: bool):
+        self.on = on  # PostgreSQL and the shortcut on: known once per app
         self.joined: dict = {}  # sid -> store.Joined
         self.rows: OrderedDict = OrderedDict()  # session id -> store.SessionRow, newest last
 
@@ -30,13 +31,14 @@ class Memory:
 def memory() -> Memory:
     found = current_app.extensions.get("couples_memory")
     if found is None:
-        found = current_app.extensions["couples_memory"] = Memory()
+        # The engine's dialect, not the Session's bind: a joined turn never needs a Session.
+        found = current_app.extensions["couples_memory"] = Memory(
+            enabled("joined_turn") and db.engine.dialect.name == "postgresql")
     return found
 
 
 def on() -> bool:
-    """The engine's dialect, not the Session's bind: a joined turn never needs a Session."""
-    return enabled("joined_turn") and db.engine.dialect.name == "postgresql"
+    return memory().on
 
 
 def note_joined(sid: str, joined) -> None:

@@ -16,10 +16,12 @@ Over a limit an event is refused with the error ack `rate_limited` before it tou
 (the connection stays open), and a connect is refused with `connect_error`
 `{"code": "rate_limited", "message"}` (docs/protocol.md).
 
-The per-person and per-address counts are moving windows (the `limits` library's
-MovingWindowRateLimiter, the library Flask-Limiter is built on) in the store the login throttles
-use, `RATELIMIT_STORAGE_URI`: Redis when REDIS_URL is set, so every process counts together;
-otherwise this process's memory (one process). When the store cannot be reached nothing is
+With several processes (`RATELIMIT_STORAGE_URI` is Redis, as when REDIS_URL is set) the
+per-person and per-address counts are moving windows (the `limits` library's
+MovingWindowRateLimiter, the library Flask-Limiter is built on) in that store, so every process
+counts together. With one process they are token buckets in its memory (a burst of the limit's
+amount, refilled at amount per period): `limits`' own memory store re-scans every stored hit every
+10 ms on a timer thread, which at 1,500 sockets took a whole core and stalled the room. When the store cannot be reached nothing is
 refused for it (each socket's bucket still holds; a Redis outage must not close the room), the
 log says so at most once a minute, and the store is left alone for `STORE_RETRY` seconds before it
 is tried again, so that an outage costs the room one wait (at most `STORE_TIMEOUT`), not one per event.
@@ -63,6 +65,13 @@ class TokenBuckets:
         with self._lock:
             self._buckets.pop(key, None)
 
+    def prune(self) -> None:
+        """Drop the buckets that have refilled: they hold nothing a new one would not."""
+        now = self.clock()
+        with self._lock:
+            self._buckets = {k: (t, last) for k, (t, last) in self._buckets.items()
+                             if t + (now - last) * self.rate < self.burst}
+
     def __len__(self) -> int:
         return len(self._buckets)
 
@@ -72,10 +81,12 @@ class SocketLimits:
     sockets is."""
 
     def __init__(self, uri: str, options: dict, *, events: str, connects_person: str, connects_address: str):
-        if uri.startswith(("redis://", "rediss://", "redis+unix://")):
-            options = {"socket_timeout": STORE_TIMEOUT, "socket_connect_timeout": STORE_TIMEOUT, **options}
-        self.storage = storage_from_string(uri, **options)
-        self.window = MovingWindowRateLimiter(self.storage)
+        if uri.startswith("memory://"):
+            self.window = _LocalWindows()
+        else:
+            if uri.startswith(("redis://", "rediss://", "redis+unix://")):
+                options = {"socket_timeout": STORE_TIMEOUT, "socket_connect_timeout": STORE_TIMEOUT, **options}
+            self.window = MovingWindowRateLimiter(storage_from_string(uri, **options))
         self.events = parse_many(events)
         self.connects_person = parse_many(connects_person)
         self.connects_address = parse_many(connects_address)
@@ -97,6 +108,30 @@ class SocketLimits:
                 current_app.logger.warning("rate-limit store unreachable (%s): the per-person and "
                                            "per-address socket limits are not applied", type(err).__name__)
             return True
+
+
+class _LocalWindows:
+    """One process's stand-in for the moving window: a token bucket per limit and key."""
+
+    PRUNE_EVERY = 10_000  # hits: keys (people, addresses) that came and went are forgotten
+
+    def __init__(self):
+        self._buckets: dict[tuple, TokenBuckets] = {}
+        self._lock = threading.Lock()
+        self._hits = 0
+
+    def hit(self, item, *key: str) -> bool:
+        limit = (item.amount, item.get_expiry())
+        with self._lock:
+            found = self._buckets.get(limit)
+            if found is None:
+                found = self._buckets[limit] = TokenBuckets(item.amount / item.get_expiry(), item.amount)
+            self._hits += 1
+            prune = self._hits % self.PRUNE_EVERY == 0
+        if prune:
+            for buckets in list(self._buckets.values()):
+                buckets.prune()
+        return found.allow("/".join(key))
 
 
 def _on() -> bool:

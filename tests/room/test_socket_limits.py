@@ -158,3 +158,26 @@ def test_an_unreachable_store_lets_events_through_and_says_so(app, world, caplog
         assert [code(heartbeat(socks[0])) for _ in range(4)] == [True, True, True, "rate_limited"]
     assert caplog.text.count("rate-limit store unreachable") == 1  # once, not per event
     assert len(tries) == 1  # then not asked again for STORE_RETRY seconds
+
+
+def test_one_process_keeps_its_counts_in_token_buckets_that_forget_idle_keys():
+    """Without Redis the counts live in this process (limits' own memory store re-scans every
+    stored hit every 10 ms); a key whose bucket has refilled is dropped, so addresses that came
+    and went do not pile up."""
+    from limits import parse
+
+    from couples.room.ratelimit import TokenBuckets, _LocalWindows
+    windows = _LocalWindows()
+    item = parse("3 per minute")
+    assert [windows.hit(item, "connects", "1.2.3.4") for _ in range(4)] == [True, True, True, False]
+    assert windows.hit(item, "connects", "5.6.7.8")  # another key, its own budget
+    now = [0.0]
+    buckets = TokenBuckets(rate=1.0, burst=2.0, clock=lambda: now[0])
+    buckets.allow("spent")
+    buckets.allow("spent")
+    now[0] += 1.0
+    buckets.allow("fresh")
+    now[0] += 1.5  # "spent" has refilled (1 + 1.5 >= 2); "fresh" is at 1 + 1.5 = 2.5 >= 2 too
+    buckets.allow("busy")
+    buckets.prune()
+    assert len(buckets) == 1  # only "busy", which has just spent a token

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from couples import perf
+
 from couples.room import sweeper
 from couples.extensions import db, socketio
 from couples.models import Connection
@@ -34,6 +36,7 @@ def test_the_login_cookie_authenticates_a_socket(app, world):
     sock.disconnect()
 
 
+@pytest.mark.skipif(not perf.enabled("cookie_once"), reason="the shortcut this pins is switched off")
 def test_the_login_cookie_is_read_at_connect_not_again_for_every_event(app, world, monkeypatch):
     pid = start_session(app, world)
     client, _ = cookie_client(app, world.bob)
@@ -239,6 +242,7 @@ def _qualified_name(obj):
     return f"{named.__module__}.{named.__qualname__}"
 
 
+@pytest.mark.skipif(not perf.enabled("no_url_match"), reason="the shortcut this pins is switched off")
 def test_socket_events_leave_no_reference_cycles_behind(app, world):
     """Each event runs in a request context made from the handshake's environ. Matching its
     path against the URL map raised NotFound (WebsocketMismatch on a WebSocket) and kept it on
