@@ -2,7 +2,8 @@
 
 Features are packages named after what people do: accounts/, pairing/, room/ (the live room),
 exercises/ (the pure engine), review/ (transcripts and progress), privacy/. access.py holds
-who may do what; perf/ the measured shortcuts; web/ what every page and API route shares.
+who may do what; perf/ the measured shortcuts; web/ what every page and API route shares; help.py
+the Help page (crisis services, linked from every page).
 """
 from flask import Flask
 
@@ -52,14 +53,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _register_features(app: Flask) -> None:
     """Each feature's pages and API, in one place."""
-    from . import cli
+    from . import cli, help as help_views
     from .accounts import api as accounts_api, views as accounts_views
     from .pairing import api as pairing_api, views as pairing_views
     from .privacy import api as privacy_api, cli as privacy_cli, views as privacy_views
     from .review import api as review_api, views as review_views
     from .room import api as room_api, views as room_views
     for module in (accounts_views, accounts_api, pairing_views, pairing_api, room_views, room_api,
-                   review_views, review_api, privacy_views, privacy_api):
+                   review_views, review_api, privacy_views, privacy_api, help_views):
         app.register_blueprint(module.bp)
     cli.register(app)
     privacy_cli.register(app)

@@ -1,5 +1,7 @@
 """Settings from the environment, with safe defaults. `.env.example` lists every variable."""
+import json
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -81,6 +83,72 @@ def _base_url(production: bool, port: str) -> str:
     return url.rstrip("/")
 
 
+# Crisis and domestic-violence services, shown on the Help page and on the room's "not today"
+# screen, after "If you are in danger now, call your local emergency number." A deployment
+# replaces the list with COUPLES_CRISIS_RESOURCES (a JSON file of entries like these); numbers as
+# each service publishes them. `phone` (optional) is dialled by the page's "Call" link.
+DEFAULT_CRISIS_RESOURCES = [
+    {"name": "Find A Helpline", "url": "https://findahelpline.com",
+     "contact": "Free, confidential helplines in many countries: search by country and by what you need."},
+    {"name": "988 Suicide & Crisis Lifeline", "region": "United States", "phone": "988",
+     "url": "https://988lifeline.org", "contact": "Call or text 988, at any time."},
+    {"name": "National Domestic Violence Hotline", "region": "United States", "phone": "1-800-799-7233",
+     "url": "https://www.thehotline.org",
+     "contact": "Call 1-800-799-7233 or text START to 88788, at any time."},
+    {"name": "National Domestic Abuse Helpline (Refuge)", "region": "United Kingdom", "phone": "0808 2000 247",
+     "url": "https://www.nationaldahelpline.org.uk", "contact": "Call 0808 2000 247, free, at any time."},
+    {"name": "Samaritans", "region": "United Kingdom and Ireland", "phone": "116 123",
+     "url": "https://www.samaritans.org", "contact": "Call 116 123, free, at any time."},
+    {"name": "1800RESPECT", "region": "Australia", "phone": "1800 737 732",
+     "url": "https://www.1800respect.org.au",
+     "contact": "Call 1800 737 732, at any time, about domestic, family or sexual violence."},
+    {"name": "Lifeline", "region": "Australia", "phone": "13 11 14",
+     "url": "https://www.lifeline.org.au", "contact": "Call 13 11 14, at any time."},
+]
+_RESOURCE_KEYS = {"name": True, "contact": True, "url": False, "region": False, "phone": False}
+
+
+def _crisis_resources() -> list[dict]:
+    """COUPLES_CRISIS_RESOURCES names a JSON file holding a list of {name, contact, url?, region?,
+    phone?}; unset, the default list. A file that cannot be read or is malformed stops the start
+    with what is wrong, rather than leave a page of help empty or broken."""
+    path = os.environ.get("COUPLES_CRISIS_RESOURCES", "").strip()
+    if not path:
+        return [dict(entry) for entry in DEFAULT_CRISIS_RESOURCES]
+    try:
+        entries = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise RuntimeError(f"COUPLES_CRISIS_RESOURCES: cannot read {path} as JSON: {err}") from None
+    if not isinstance(entries, list) or not entries:
+        raise RuntimeError(f"COUPLES_CRISIS_RESOURCES: {path} must hold a JSON list of at least one "
+                           "resource, each {\"name\", \"contact\", optional \"url\", \"region\", \"phone\"}")
+    return [_crisis_resource(entry, f"COUPLES_CRISIS_RESOURCES: {path}: entry {n}")
+            for n, entry in enumerate(entries, 1)]
+
+
+def _crisis_resource(entry, where: str) -> dict:
+    """One entry, checked: known keys, non-empty text, an https/http address, a dialable number."""
+    if not isinstance(entry, dict):
+        raise RuntimeError(f"{where} must be an object with \"name\" and \"contact\"")
+    unknown = sorted(set(entry) - set(_RESOURCE_KEYS))
+    if unknown:
+        raise RuntimeError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(_RESOURCE_KEYS)})")
+    for key, required in _RESOURCE_KEYS.items():
+        value = entry.get(key)
+        if value is None and not required:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise RuntimeError(f"{where}: \"{key}\" must be {'' if required else 'absent or '}non-empty text")
+    url = entry.get("url")
+    if url is not None and not re.fullmatch(r"https?://[^\s/?#]+\S*", url.strip()):
+        raise RuntimeError(f"{where}: \"url\" must be a web address starting with https:// (got {url!r})")
+    phone = entry.get("phone")
+    if phone is not None and not re.fullmatch(r"\+?[0-9][0-9 ().-]*", phone.strip()):
+        raise RuntimeError(f"{where}: \"phone\" must be a number to dial, digits with spaces or "
+                           f"dashes, optionally starting with + (got {phone!r})")
+    return {key: value.strip() for key, value in entry.items() if value is not None}
+
+
 class Config:
     """Built per app so that tests can change the environment between apps."""
 
@@ -112,6 +180,7 @@ class Config:
         self.SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=int(os.environ.get("COUPLES_ABSOLUTE_HOURS", "12")))
         self.TOKEN_LIFETIME = timedelta(days=int(os.environ.get("COUPLES_TOKEN_DAYS", "30")))
         self.INVITE_LIFETIME = timedelta(days=7)
+        self.CRISIS_RESOURCES = _crisis_resources()  # the Help page and the "not today" screen
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
         self.LOGIN_RATE_LIMIT = os.environ.get("COUPLES_LOGIN_RATE_LIMIT", "10 per minute")

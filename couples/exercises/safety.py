@@ -7,13 +7,16 @@ from .inputs import boolean, schema
 
 SafetySchema = schema("safety_schema", safe=boolean("It feels safe to do this together now"))
 
+# Who sees the answer, truthfully: never the partner; a linked therapist does (views.py gives them
+# both answers, and the room page names them under the question).
 QUESTION = ("Before anything starts, a private question, just for you: does it feel safe to do "
-            "this together right now? Your answer is never shown to your partner.")
+            "this together right now? Your answer is never shown to your partner. If your couple "
+            "has a linked therapist, they see it, so that they can support you.")
 
-WAITING = "Thank you. Your answer is private. Waiting for your partner's answer."
+WAITING = "Thank you. Your partner will not see your answer. Waiting for their answer."
 
 NOT_TODAY = ("Today is not the right day for a joint exercise, and that is fine. "
-             "Your therapist can help you decide what comes next.")
+             "If you see a therapist, they can help you decide what comes next.")
 
 
 def phase_for(s, viewer):
