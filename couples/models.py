@@ -93,6 +93,9 @@ class Couple(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A linked therapist's hold on the couple's joint practice (room/holds.py): since when, by whom.
+    joint_hold_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    joint_hold_by_id: Mapped[int | None] = mapped_column(Integer)  # no FK: see migration d2e6b8f4a1c9
     members: Mapped[list[CoupleMember]] = relationship(back_populates="couple", order_by="CoupleMember.seat")
 
     @property
@@ -198,6 +201,19 @@ class SessionEvent(db.Model):
     audience: Mapped[list] = mapped_column(JSON)  # subset of ["a", "b", "therapist"]
     data: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignalRead(db.Model):
+    """A therapist has read one safety signal (review/signals.py: the signals are events, derived
+    from the log; only who read which, and when, is stored)."""
+
+    __tablename__ = "signal_reads"
+    __table_args__ = (UniqueConstraint("event_id", "therapist_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                          ForeignKey("session_events.id", ondelete="CASCADE"))
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ClientAction(db.Model):

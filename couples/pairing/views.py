@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from ..errors import DomainError
+from ..review import signals
 from ..web.forms import form_errors, form_input
 from ..web.links import public_url
 from . import service as pairing
@@ -31,8 +32,8 @@ def render_dashboard(form: str | None = None, errors: dict | None = None, values
                      status: int = 200):
     """The partner's or the therapist's dashboard; `form` names the form whose `errors` to show."""
     if current_user.is_therapist:
-        return render_template("dashboard_therapist.html",
-                               couples=pairing.therapist_couples(current_user)), status
+        return render_template("dashboard_therapist.html", couples=pairing.therapist_couples(current_user),
+                               unread=signals.unread_counts(current_user)), status
     state = pairing.couple_status(current_user)
     invite_url = public_url("pairing.join_page", code=state.invitation.code) if state.invitation else None
     return render_template("dashboard.html", state=state, invite_url=invite_url, form=form,

@@ -33,7 +33,8 @@ from . import checkpoints
 
 GENESIS = "0" * 64
 
-# Actions that record a therapist reading a couple's data (shown to the partners).
+# Actions that record a therapist reading a couple's data, or pausing their joint practice (shown
+# to the partners).
 VIEW_ACTIONS = {
     "session_observed": "Observed a live session",
     "transcript_read": "Opened a transcript",
@@ -41,6 +42,11 @@ VIEW_ACTIONS = {
     "session_read": "Looked at a session's current step",
     "progress_read": "Looked at your progress",
     "note_added": "Wrote a private note on a session",
+    # Written on every view of the couple's signals, whatever they held (review/signals.py).
+    "signals_read": "Looked at the safety signals meant for them",
+    # A therapist's hold on joint practice (room/holds.py): what they did, never why.
+    "practice_held": "Paused your joint practice",
+    "practice_released": "Lifted the pause on your joint practice",
 }
 
 

@@ -11,7 +11,8 @@ What deletion does (explained on the page before confirming, and in docs/privacy
   only make sense beside it), and deleting one side would silently rewrite the other's record.
 - What only they could see (their private safety answer, a private pause or end reason) is
   erased: the event stays as a placeholder so the log keeps its numbering.
-- A therapist's private notes are deleted (nobody else could ever read them) and their links end.
+- A therapist's private notes and their read marks on safety signals are deleted (nobody else
+  could ever read them) and their links end. Read marks on a partner's erased events go too.
 - The audit log is kept: it holds ids and actions, never anyone's words, and it must stay
   tamper-evident (the database refuses to update or delete its rows). The deletion itself is
   recorded in it.
@@ -25,7 +26,7 @@ import logging
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from .. import access
 from ..accounts import service as accounts
@@ -35,7 +36,7 @@ from ..extensions import db
 from ..pairing import service as pairing
 from . import audit
 from ..models import (AuditEntry, AuthSession, Couple, CoupleMember, Invitation, PracticeSession,
-                     SessionEvent, TherapistLink, TherapistNote, User, utcnow)
+                     SessionEvent, SignalRead, TherapistLink, TherapistNote, User, utcnow)
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +117,14 @@ def _therapist_part(user: User) -> dict:
     notes = db.session.execute(select(TherapistNote, PracticeSession.public_id).join(
         PracticeSession, PracticeSession.id == TherapistNote.session_id).where(
         TherapistNote.therapist_id == user.id).order_by(TherapistNote.id)).all()
+    reads = db.session.execute(select(SignalRead, PracticeSession.public_id).join(
+        SessionEvent, SessionEvent.id == SignalRead.event_id).join(
+        PracticeSession, PracticeSession.id == SessionEvent.session_id).where(
+        SignalRead.therapist_id == user.id).order_by(SignalRead.id)).all()
     return {"links": [{"couple_id": l.couple_id, "invited_at": _iso(l.created_at),
                        "active": l.active, "revoked_at": _iso(l.revoked_at)} for l in links],
-            "notes": [{"session": pid, "created_at": _iso(n.created_at), "body": n.body} for n, pid in notes]}
+            "notes": [{"session": pid, "created_at": _iso(n.created_at), "body": n.body} for n, pid in notes],
+            "signals_read": [{"signal": r.event_id, "session": pid, "read_at": _iso(r.read_at)} for r, pid in reads]}
 
 
 def _entry(e: AuditEntry) -> dict:
@@ -213,7 +219,7 @@ def _erase_private_events(user: User) -> list[int]:
     """Erase what only this partner (and perhaps their therapist) could see; keep what they said
     to their partner. The event row stays, so every viewer's numbering is unchanged. The session
     state loses it too: their safety answer and a private pause reason. Returns the session ids."""
-    touched = []
+    touched, erased = [], []
     for session, seat in _my_sessions(user):
         touched.append(session.id)
         partner_seat = "b" if seat == "a" else "a"
@@ -221,9 +227,12 @@ def _erase_private_events(user: User) -> list[int]:
             about_them = ev.seat == seat or (ev.seat is None and (ev.data or {}).get("partner") == seat)
             if about_them and partner_seat not in (ev.audience or []) and ev.data != {"erased": True}:
                 ev.data = {"erased": True}
+                erased.append(ev.id)
         state = _erase_from_state(session.state or {}, seat)
         if state is not None:
             session.state = state
+    for start in range(0, len(erased), 500):  # a therapist's read marks on what is gone (signals.py)
+        db.session.execute(delete(SignalRead).where(SignalRead.event_id.in_(erased[start:start + 500])))
     return touched
 
 
@@ -236,6 +245,8 @@ def _erase_from_state(state: dict, seat: str) -> dict | None:
     paused = state.get("paused")
     if paused and paused.get("by") == seat and paused.get("reason"):  # a private reason
         out["paused"] = {**paused, "reason": None}
+    if (state.get("flooded") or {}).get(seat):  # from their private ratings
+        out["flooded"] = {**state["flooded"], seat: False}
     return out if out != state else None
 
 
@@ -246,3 +257,4 @@ def _therapist_leaves(user: User, now: datetime) -> None:
         audit.record(user, "therapist_revoked", link.couple_id, f"user:{user.id}", {"reason": "account_deleted"})
     for note in db.session.scalars(select(TherapistNote).where(TherapistNote.therapist_id == user.id)):
         db.session.delete(note)
+    db.session.execute(delete(SignalRead).where(SignalRead.therapist_id == user.id))

@@ -1,4 +1,5 @@
-"""The review pages: a session's transcript, the progress page, and the therapist's couples and notes.
+"""The review pages: a session's transcript, the progress page, and the therapist's couples, notes
+and safety signals.
 
 Transport only: each page asks access.py (through room.sessions) who the caller is, reads the
 log, and renders.
@@ -14,14 +15,18 @@ from ..errors import DomainError
 from ..extensions import db
 from ..models import Couple, PracticeSession, TherapistNote
 from ..privacy import audit
-from ..room import log, sessions
+from ..room import holds, log, sessions
+from ..room.sockets import broadcast
 from ..room.views import notes_of
+from . import signals
+from .rituals import latest_ritual
 from .progress import progress_data, ratings_of
 from .transcripts import transcript_segments
 from .vocabulary import MEASURES
 
 bp = Blueprint("review", __name__)
 NOTE_MAX = 4000
+READ_SHOWN = 20  # signals already read, listed below the unread ones for reference
 
 
 @bp.get("/sessions/<public_id>/transcript")
@@ -58,33 +63,86 @@ def progress():
 @bp.get("/therapist")
 @login_required
 def therapist_home():
-    """The consented couples, their sessions live now, and their past sessions."""
+    """The consented couples, their sessions live now, their past sessions and unread signals."""
     _require_therapist()
+    couple_ids = access.linked_couple_ids(current_user)
+    unread = signals.unread_counts(current_user, couple_ids)
     couples = []
-    for couple_id in access.linked_couple_ids(current_user):
+    for couple_id in couple_ids:
         couple = db.session.get(Couple, couple_id)
         theirs = list(db.session.scalars(select(PracticeSession).where(
             PracticeSession.couple_id == couple_id).order_by(PracticeSession.id.desc())))
         couples.append({"couple": couple, "names": sessions.partner_names(couple), "sessions": theirs,
-                        "live": [s for s in theirs if s.ended_at is None]})
+                        "live": [s for s in theirs if s.ended_at is None], "unread": unread.get(couple_id, 0)})
     return render_template("therapist/home.html", couples=couples)
 
 
 @bp.get("/therapist/couples/<int:couple_id>")
 @login_required
 def therapist_couple(couple_id):
-    """One consented couple's progress, as the partners see it on their own progress page."""
+    """One consented couple's unread safety signals, then their progress, as the partners see it
+    on their own progress page."""
     _require_therapist()
     couple = db.session.get(Couple, couple_id)
     if couple is None or access.role_for(current_user, couple, live=False) != "therapist":
         raise DomainError("forbidden", "You do not have access to this couple.", 403)
     audit.record(current_user, "progress_read", couple_id, f"couple:{couple_id}")
+    signals.record_viewed(current_user, [couple_id])
     db.session.commit()
     theirs = list(db.session.scalars(select(PracticeSession).where(
         PracticeSession.couple_id == couple_id).order_by(PracticeSession.id.desc())))
     data = progress_data(theirs, lambda s: "therapist")
     data["names"] = sessions.partner_names(couple)
-    return render_template("therapist/couple.html", couple=couple, **data)
+    return render_template("therapist/couple.html", couple=couple,
+                           ritual=latest_ritual(couple_id, "therapist"),
+                           unread=signals.signals_of(current_user, [couple_id], "unread"),
+                           read=signals.signals_of(current_user, [couple_id], "read", limit=READ_SHOWN), **data)
+
+
+@bp.post("/therapist/signals/<int:signal_id>/read")
+@login_required
+def mark_signal_read(signal_id):
+    """Mark one safety signal read, for this therapist only; back to the couple's signals."""
+    _require_therapist()
+    signal = signals.mark_read(current_user, signal_id)
+    flash("Marked as read.", "success")
+    return redirect(url_for("review.therapist_couple", couple_id=signal.couple_id) + "#signals", 303)
+
+
+@bp.post("/therapist/couples/<int:couple_id>/signals/read")
+@login_required
+def mark_couple_signals_read(couple_id):
+    """Mark all of a couple's unread safety signals read, for this therapist only."""
+    _require_therapist()
+    marked = signals.mark_all_read(current_user, couple_id)
+    flash(f"Marked {marked} signal{'' if marked == 1 else 's'} as read.", "success")
+    return redirect(url_for("review.therapist_couple", couple_id=couple_id) + "#signals", 303)
+
+
+@bp.post("/therapist/couples/<int:couple_id>/hold")
+@login_required
+def hold_practice(couple_id):
+    """Put the couple's joint practice on hold; their open room learns it at once."""
+    _require_therapist()
+    _broadcast(holds.hold(current_user, couple_id))
+    flash("Joint practice is on hold. The partners see that you paused it, never why. They can "
+          "still take a time-out, pause or end a session.", "success")
+    return redirect(url_for("review.therapist_couple", couple_id=couple_id) + "#hold", 303)
+
+
+@bp.post("/therapist/couples/<int:couple_id>/release")
+@login_required
+def release_practice(couple_id):
+    """Lift the hold: the partners may start joint exercises again."""
+    _require_therapist()
+    _broadcast(holds.release(current_user, couple_id))
+    flash("Joint practice is open again.", "success")
+    return redirect(url_for("review.therapist_couple", couple_id=couple_id) + "#hold", 303)
+
+
+def _broadcast(outcome):
+    if outcome is not None:
+        broadcast(outcome)
 
 
 @bp.post("/sessions/<public_id>/notes")

@@ -65,6 +65,9 @@ def start_or_get(user: User) -> tuple[PracticeSession, bool]:
     except IntegrityError:  # the other partner pressed start in the same instant: theirs wins
         db.session.rollback()
         return active_for(member.couple_id), False
+    from . import holds  # the hold applies through the turn's write, which reads sessions
+    if holds.settle(session.id, member.couple_id) is not None:  # the couple is held: so is this
+        db.session.refresh(session)
     return session, True
 
 

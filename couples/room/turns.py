@@ -1,7 +1,8 @@
 """A turn: everything that changes a session goes through here, around the pure exercise engine.
 
 `act` takes a socket's action and returns an Outcome (the actor's ack, and what to broadcast to
-whom); `fire_timer` and `end_for_couple` are the two other ways a session changes. Each loads
+whom); `fire_timer`, `apply_system` (a therapist's hold) and `end_for_couple` are the other ways a
+session changes. Each loads
 the session's state, applies the engine, and writes through the one store (room/store.py),
 retrying when another writer won the race. Only after the commit are the events handed back.
 """
@@ -23,7 +24,7 @@ from .clock import now
 from .sessions import VIEWERS, active_for, forbidden
 from .store import Conflict, SessionRow, Write, Written, store
 
-USER_KINDS = ("safety", "start_exercise", "submit", "pause", "ready", "end", "timeout")
+USER_KINDS = engine.USER_KINDS
 _VOLATILE = ("server_now", "seconds_left")  # view keys that change with time alone
 MAX_TRIES = 3
 
@@ -258,6 +259,31 @@ def fire_timer(session_id: int) -> Outcome | None:
     except Conflict:
         db.session.rollback()
         return None
+
+
+def apply_system(session_id: int, kind: str) -> Outcome | None:
+    """A system action other than the timer (a therapist's "hold" or "release": holds.py) on a
+    session, in the caller's transaction, which the write commits with it; a due timer fires
+    first, as for any action. None, with nothing written or committed, when the engine has nothing
+    to change (already so, or the session has ended). Raises Conflict when another writer won:
+    the caller rolls back and tries again, reading afresh."""
+    row = store().load(session_id, None, None)
+    if row is None:
+        return None
+    at = now()
+    state, events = row.state, []
+    due = engine.deadline(state)
+    if due is not None and at >= due:
+        fired = engine.apply(state, engine.Action("timer", None, {}, at))
+        state, events = fired.state, list(fired.events)
+    try:
+        result = engine.apply(state, engine.Action(kind, None, {}, at))
+    except engine.EngineError:
+        return None  # a due timer is left to the sweeper
+    try:
+        return _write(Write(row, result.state, events + list(result.events), at), alone=False)
+    except IntegrityError:
+        raise Conflict() from None
 
 
 def end_for_couple(user, seat: str, couple_id: int) -> Outcome | None:

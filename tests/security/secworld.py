@@ -20,6 +20,7 @@ from couples.accounts import service as accounts
 from couples.extensions import db
 from couples.models import (AuditEntry, ClientAction, Couple, CoupleMember, PracticeSession,
                             SessionEvent, TherapistLink, User, utcnow)
+from support.events import append_events, event
 from support.inprocess import base_config
 from support.people import form_couple, link_therapist, register_people
 # Counters the suites add to; printed at the end of the run (conftest.pytest_terminal_summary).
@@ -44,10 +45,11 @@ def config(url: str, **extra) -> dict:
 
 @dataclass
 class Target:
-    """The resources a cell is about: a couple, its session, a therapist link."""
+    """The resources a cell is about: a couple, its session, a therapist link, a safety signal."""
     couple_id: int
     session: str
     link_id: int
+    signal_id: int = 0
 
 
 @dataclass
@@ -127,6 +129,11 @@ def build_world(tmp: Path) -> World:
         former_link = link_therapist(former, theo, revoked_by=lena)
         s_ours, s_former = _session(ours, alice), _session(former, mo, active=False)
         _session(theirs, carol)
+        # Safety signals for the linked therapist, in sessions that have ended: an earlier one of
+        # this couple (Alice said it did not feel safe) and one of Lena's former couple.
+        signal = append_events(_session(ours, alice, active=False).id,
+                               event("safety_concern", {"partner": "a"}, ["therapist"]))[0]
+        former_signal = append_events(s_former.id, event("safety_concern", {"partner": "b"}, ["therapist"]))[0]
         actors = {"partner": alice, "other_partner": carol, "therapist": theo,
                   "other_therapist": tess, "revoked_therapist": rex, "left_user": lena}
         world = World(app=None, path=path, template=template)
@@ -135,9 +142,9 @@ def build_world(tmp: Path) -> World:
         for name, user in {**actors, "partner_b": bob}.items():
             world.cookies[name] = accounts.start_login(user, "cookie")
             world.tokens[name] = accounts.start_login(user, "token")
-        here = Target(ours.id, s_ours.public_id, link.id)
+        here = Target(ours.id, s_ours.public_id, link.id, signal)
         world.targets = {a: here for a in ACTORS}
-        world.targets["left_user"] = Target(former.id, s_former.public_id, former_link.id)
+        world.targets["left_user"] = Target(former.id, s_former.public_id, former_link.id, former_signal)
         world.targets["other_couple"] = Target(theirs.id, "", 0)
         db.session.commit()
         db.session.remove()

@@ -21,11 +21,13 @@ from couples.extensions import db, socketio
 from couples.room.packets import REFUSED_EVENT, RESERVED_EVENTS
 from couples.models import Connection
 from couples.models import (AuditEntry, Couple, CoupleMember, Invitation, PracticeSession,
-                            SessionEvent, TherapistLink, TherapistNote)
+                            SessionEvent, SignalRead, TherapistLink, TherapistNote)
 from secworld import ACTORS, SUMMARY
 
 OUTSIDERS = ("anonymous", "other_partner", "other_therapist", "revoked_therapist")
-THERAPIST_READS = {"session_observed", "transcript_read", "session_events_read", "progress_read"}
+THERAPIST_READS = {"session_observed", "transcript_read", "session_events_read", "progress_read",
+                   "signals_read", "signal_marked_read", "signals_marked_read",
+                   "practice_held", "practice_released"}
 
 # method, rule -> (expected status per actor in ACTORS order, cells allowed to change data, body)
 # Bodies are realistic, so a cell tests authorization rather than input validation.
@@ -90,6 +92,49 @@ HTTP.update({
     ("GET", "/api/v1/couple/audit"): ("401 200 200 403 403 403 200", "", None),
 })
 
+# The Help page (couples/help.py): crisis services, for anyone, logged in or not.
+HTTP.update({
+    ("GET", "/help"): ("200 200 200 200 200 200 200", "", None),
+})
+
+# A therapist's safety signals (couples/review/signals.py): therapists only, of linked couples.
+HTTP.update({
+    ("POST", "/therapist/signals/<int:signal_id>/read"): ("L 403 403 303 404 404 403", "therapist", None),
+    ("POST", "/therapist/couples/<int:couple_id>/signals/read"): ("L 403 403 303 403 403 403", "therapist", None),
+    ("GET", "/api/v1/therapist/signals"): ("401 403 403 200 200 200 403", "", None),
+    ("POST", "/api/v1/therapist/signals/<int:signal_id>/read"): ("401 403 403 200 404 404 403", "therapist", {}),
+    ("POST", "/api/v1/therapist/couples/<int:couple_id>/signals/read"): ("401 403 403 200 403 403 403",
+                                                                        "therapist", {}),
+})
+
+# A therapist's hold on a couple's joint practice (couples/room/holds.py): a linked therapist only.
+# Release in the seeded world (not held) changes nothing and records nothing.
+HTTP.update({
+    ("POST", "/therapist/couples/<int:couple_id>/hold"): ("L 403 403 303 403 403 403", "therapist", None),
+    ("POST", "/therapist/couples/<int:couple_id>/release"): ("L 403 403 303 403 403 403", "", None),
+    ("POST", "/api/v1/therapist/couples/<int:couple_id>/hold"): ("401 403 403 200 403 403 403", "therapist", {}),
+    ("POST", "/api/v1/therapist/couples/<int:couple_id>/release"): ("401 403 403 200 403 403 403", "", {}),
+})
+
+# What a successful cell must add to the audit log, exactly (of THERAPIST_READS), by actor; every
+# other cell adds none of those (a therapist's cells not listed here are not checked).
+AUDITED = {
+    ("GET", "/sessions/<public_id>/transcript"): {"therapist": ["transcript_read"]},
+    ("GET", "/api/v1/sessions/<public_id>/events"): {"therapist": ["session_events_read"]},
+    ("GET", "/api/v1/sessions/<public_id>/transcript"): {"therapist": ["transcript_read"]},
+    ("GET", "/therapist/couples/<int:couple_id>"): {"therapist": ["progress_read", "signals_read"]},
+    # Tess reads her own couple's signals: one entry about that couple (Rex has no linked couple).
+    ("GET", "/api/v1/therapist/signals"): {"therapist": ["signals_read"], "other_therapist": ["signals_read"]},
+    ("POST", "/therapist/signals/<int:signal_id>/read"): {"therapist": ["signal_marked_read"]},
+    ("POST", "/api/v1/therapist/signals/<int:signal_id>/read"): {"therapist": ["signal_marked_read"]},
+    ("POST", "/therapist/couples/<int:couple_id>/signals/read"): {"therapist": ["signals_marked_read"]},
+    ("POST", "/api/v1/therapist/couples/<int:couple_id>/signals/read"): {"therapist": ["signals_marked_read"]},
+    ("POST", "/therapist/couples/<int:couple_id>/hold"): {"therapist": ["practice_held"]},
+    ("POST", "/api/v1/therapist/couples/<int:couple_id>/hold"): {"therapist": ["practice_held"]},
+    ("POST", "/therapist/couples/<int:couple_id>/release"): {"therapist": []},
+    ("POST", "/api/v1/therapist/couples/<int:couple_id>/release"): {"therapist": []},
+}
+
 # event -> expected ack per actor ("ok", an error code, "refused" = connection refused, "-" = no ack)
 EVENTS = {
     "connect": "refused ok ok ok ok ok ok",
@@ -124,6 +169,7 @@ def test_every_route_and_event_has_a_row(world):
 def _fill(rule, target):
     return (rule.replace("<int:couple_id>", str(target.couple_id)).replace("<public_id>", target.session)
             .replace("<int:link_id>", str(target.link_id)).replace("<code>", "ZZZZZZZZ")
+            .replace("<int:signal_id>", str(target.signal_id))
             .replace("<path:filename>", "css/app.css"))
 
 
@@ -132,7 +178,7 @@ def _fingerprint(app) -> dict:
     out = {}
     with app.app_context():
         for model in (Couple, CoupleMember, Invitation, TherapistLink, PracticeSession, SessionEvent,
-                      TherapistNote):
+                      TherapistNote, SignalRead):
             rows = db.session.execute(select(model.__table__)).all()
             out[model.__tablename__] = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
         out["audit"] = list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
@@ -196,17 +242,14 @@ def test_http_cell(world, method, rule, actor):
 
 
 def _check_audit(before, after, actor, method, rule, resp):
-    """A therapist's successful read of this couple's data adds exactly one audit entry; a refused
-    read adds none."""
+    """A successful therapist read of a couple's data (or mark of its signals) adds exactly the
+    audit entries AUDITED says; a refused one adds none, and nobody else adds any."""
     new = after["audit"][len(before["audit"]):]
     assert after["audit"][:len(before["audit"])] == before["audit"], "audit log rewritten"
     reads = [a for a in new if a in THERAPIST_READS]
-    reads_couple_data = method == "GET" and any(
-        s in rule for s in ("/transcript", "/events", "/therapist/couples/<int:couple_id>"))
-    if actor == "therapist" and reads_couple_data and rule.startswith(("/sessions", "/api/v1/sessions",
-                                                                       "/therapist/couples")):
-        if resp.status_code == 200 and not rule.startswith("/api/v1/therapist"):
-            assert len(reads) == 1, (rule, new)
+    expected = AUDITED.get((method, rule), {})
+    if actor in expected:
+        assert reads == (expected[actor] if resp.status_code < 400 else []), (actor, rule, new)
     elif actor != "therapist":
         assert reads == [], (actor, rule, new)
 

@@ -172,6 +172,47 @@ def test_every_bad_rating_is_refused(room, rating):
         room.check(room.alice.emit("action", payload, callback=True), room.alice)
 
 
+# Bad data for every kind of action a person may send (engine.USER_KINDS; submit's forms are
+# fuzzed above): each is refused, changes nothing and reaches nobody. A new kind fails
+# test_every_action_kind_has_bad_data until it is listed here.
+BAD_BY_KIND = {
+    "safety": [{"safe": "yes"}, {"safe": 1}, {"safe": True, "extra": 1}],
+    "start_exercise": [{"exercise": "nope"}, {"exercise": 3}, {"exercise": "needs", "start_anyway": "yes"}],
+    "pause": [{"reason": 5}, {"reason": "x" * 501}, {"for_therapist": "yes"}, {"why": "tired"}],
+    "pause_check": [{"rating": 11}, {"rating": "7"}, {"next": "run_away"}, {"share": "no"},
+                    {"feeling": "x" * 41}, {"blame": "you"}],
+    "ready": [{"now": True}],
+    "end": [{"reason": []}, {"for_therapist": 0}, {"because": "x"}],
+    "timeout": [{"minutes": 5}, {"minutes": 2000}, {"arousal": -1}, {"share": 1}, {"blame": "you started it"}],
+}
+ONLY_WHILE_PAUSED = ("pause_check", "ready")
+
+
+def test_every_action_kind_has_bad_data():
+    from couples.exercises import engine
+    assert set(BAD_BY_KIND) == set(engine.USER_KINDS) - {"submit"}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_BY_KIND))
+def test_bad_data_for_every_action_kind(room, kind):
+    """While paused for the kinds that only act then, so their own validation is what refuses."""
+    if kind in ONLY_WHILE_PAUSED:
+        room.act(room.alice, "pause", {})
+        room.bob.get_received()
+        room.baseline = room.stable()
+    try:
+        for data in BAD_BY_KIND[kind] + [[], "x", 7]:
+            payload = {**room.valid_action(), "kind": kind, "step": None, "data": data}
+            for sender in (room.alice, room.theo):
+                room.check(sender.emit("action", payload, callback=True), sender)
+    finally:
+        if kind in ONLY_WHILE_PAUSED:
+            room.act(room.alice, "ready", {})
+            room.act(room.bob, "ready", {})
+            room.bob.get_received()
+            room.baseline = room.stable()
+
+
 def test_a_valid_action_still_works_after_all_that(room):
     """The room is not wedged: the real answer is accepted and Bob hears about it."""
     ack = room.alice.emit("action", room.valid_action(), callback=True)

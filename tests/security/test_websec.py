@@ -115,7 +115,7 @@ def _html_posts(app):
 def _fill(rule, world):
     t = world.targets["partner"]
     return (rule.replace("<int:link_id>", str(t.link_id)).replace("<public_id>", t.session)
-            .replace("<int:couple_id>", str(t.couple_id)))
+            .replace("<int:couple_id>", str(t.couple_id)).replace("<int:signal_id>", str(t.signal_id)))
 
 
 def test_every_html_form_route_refuses_a_post_without_the_token(csrf_app, world):
