@@ -182,7 +182,7 @@ def fill(fields, today):
         first = (opts[0].get("value") if isinstance(opts[0], dict) else opts[0]) if opts else None
         if kind == "choice":
             out[f["name"]] = first
-        elif kind == "feeling":
+        elif kind in ("feeling", "need"):  # a suggested word
             out[f["name"]] = first or "calm"
         elif kind == "rating":
             out[f["name"]] = 3

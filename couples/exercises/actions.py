@@ -3,100 +3,26 @@ input and raising EngineError to refuse; one handler per action kind checks, the
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from dataclasses import dataclass, field
 
-from marshmallow import ValidationError
+from . import hold, pause, safety
+from .acting import (Action, EngineError, Result, call_timeout, load, log_entry, need_partner,
+                     no_start_reason, note_distress, private_audience)
+from .declarations import EXERCISES, NOBODY, PARTNERS, Ctx
+from .runs import add_event, advance, collects, complete, exercise_of, pending, start
+from .state import copy_state, deadline, iso, new_state, upgrade
 
-from couples.fields import error_fields
-
-from . import safety
-from .declarations import BOTH, EXERCISES, NOBODY, PARTNERS, Ctx
-from .inputs import schema, text
-from .runs import add_event, advance, complete, end_session, exercise_of, pending, start
-from .state import copy_state, deadline, iso, new_state, parse_time, upgrade
-
-
-class EngineError(Exception):
-    """A refused action. `code` is stable (the service maps it), `message` is for people."""
-
-    def __init__(self, code: str, message: str, fields: dict | None = None):
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.fields = fields or {}
-
-
-@dataclass
-class Action:
-    kind: str
-    actor: str | None
-    payload: dict
-    now: dt.datetime
-    step: str | None = None
-
-
-@dataclass
-class Result:
-    state: dict
-    events: list = field(default_factory=list)
-
-
-# --------------------------------------------------------------------------- input
-
-
-@functools.cache
-def _schema(schema_cls):
-    """One instance per step schema: loading keeps no state on it, and building one per action
-    cost more than the validation."""
-    return schema_cls()
-
-
-def _load(schema_cls, payload, ctx=None, check=None):
-    if not isinstance(payload, dict):
-        raise EngineError("invalid_input", "The input must be an object.",
-                          {"_schema": "Must be an object."})
-    if schema_cls is None:
-        if payload:
-            raise EngineError("invalid_input", "This step takes no input.",
-                              {k: "Unknown field." for k in payload})
-        return {}
-    try:
-        data = _schema(schema_cls).load(payload)
-    except ValidationError as err:
-        raise EngineError("invalid_input", "Some answers need another look.",
-                          error_fields(err)) from None
-    if check and ctx is not None:
-        errs = check(ctx, data)
-        if errs:
-            raise EngineError("invalid_input", "Some answers need another look.", errs)
-    return data
+__all__ = ["Action", "EngineError", "Result", "USER_KINDS", "SYSTEM_KINDS", "apply", "replay",
+           "visible"]
 
 
 # --------------------------------------------------------------------------- handlers
 
 
-def _need_partner(a):
-    if a.actor not in PARTNERS:
-        raise EngineError("not_your_turn", "Only a partner in the session can do this.")
-
-
-def _no_start_reason(s, actor):
-    """safety_hold only to someone who has answered: never tells a partner the other said no."""
-    if s["phase"] == "hold" and s["safety"].get(actor) is not None:
-        raise EngineError("safety_hold", "This session will not go ahead today.")
-    raise EngineError("safety_pending", "Both of you need to answer the check-in question first.")
-
-
-_ReasonSchema = schema("reason_schema", reason=text("A reason, only for you and your therapist "
-                                                    "(optional)", max_length=500, required=False))
-
-
 def _h_safety(s, a, ev):
-    _need_partner(a)
+    need_partner(a)
     if s["phase"] not in ("safety", "hold") or s["safety"][a.actor] is not None:
         raise EngineError("not_your_turn", "You have already answered this question.")
-    safe = _load(safety.SafetySchema, a.payload)["safe"]
+    safe = load(safety.SafetySchema, a.payload)["safe"]
     s["safety"][a.actor] = safe
     # Every answer writes exactly three events, whatever was answered and in which order, so
     # that the gaps a partner sees in the shared seq numbers never hint at the other's answer.
@@ -118,9 +44,11 @@ def _h_safety(s, a, ev):
 
 
 def _h_start(s, a, ev):
-    _need_partner(a)
+    need_partner(a)
     if s["phase"] in ("safety", "hold"):
-        _no_start_reason(s, a.actor)
+        no_start_reason(s, a.actor)
+    if hold.refuses_start(s, a.payload):
+        raise EngineError("therapist_hold", hold.REFUSED)
     if s["run"]:
         raise EngineError("exercise_in_progress", "An exercise is already running.")
     payload = a.payload if isinstance(a.payload, dict) else {}
@@ -129,8 +57,20 @@ def _h_start(s, a, ev):
         raise EngineError("unknown_exercise", "There is no such exercise.",
                           {"exercise": "Unknown."})
     ex = EXERCISES[key]
-    options = _load(ex.options, {k: v for k, v in payload.items() if k != "exercise"})
+    rest = {k: v for k, v in payload.items() if k not in ("exercise", "start_anyway")}
+    anyway = payload.get("start_anyway", False)
+    if anyway is not True and anyway is not False:
+        raise EngineError("invalid_input", "Some answers need another look.",
+                          {"start_anyway": "Must be true or false."})
+    options = load(ex.options, rest)
+    if ex.demanding and s.get("flooded", {}).get(a.actor) and not anyway:
+        raise EngineError("distress_gate",
+                          "Your last rating was high. A time-out first may help; to start this "
+                          "exercise now, choose \"start anyway\".", {"start_anyway": "Needed."})
     start(s, ex, a.actor, options, a.now, ev)
+    if ex.demanding and s.get("flooded", {}).get(a.actor):  # the therapist learns it, the partner not
+        add_event(ev, "started_anyway", a.actor, {"partner": a.actor, "exercise": ex.key},
+                  [a.actor, "therapist"])
 
 
 def _submit(s, actor, step_name, payload, now, ev):
@@ -143,17 +83,16 @@ def _submit(s, actor, step_name, payload, now, ev):
     if step.actor == NOBODY:
         if step.log is None or actor not in PARTNERS:
             raise EngineError("not_your_turn", "Nothing to answer at this step.")
-        data = _load(step.log, payload, Ctx(run, now, actor=actor))
-        add_event(ev, "step_logged", actor, {"exercise": run["exercise"], "step": step.name,
-                                             "step_id": run["step_id"], "by": actor, "data": data})
-        return
+        data = load(step.log, payload, Ctx(run, now, actor=actor))
+        return log_entry(s, run, step, actor, data, now, ev)
     if actor not in pending(step, run):
         raise EngineError("not_your_turn", "It is not your turn at this step.")
-    data = _load(step.schema, payload, Ctx(run, now, actor=actor), step.check)
+    data = load(step.schema, payload, Ctx(run, now, actor=actor), step.check)
     add_event(ev, "step_submitted", actor, {"exercise": run["exercise"], "step": step.name,
                                             "step_id": run["step_id"], "round": run["round"],
-                                            "by": actor, "data": data})
-    if step.actor == BOTH:
+                                            "by": actor, "data": data}, private_audience(actor, data))
+    note_distress(s, actor, step.schema, data, step.name, ev)
+    if collects(step):
         run["answers"][actor] = data
         if pending(step, run):
             return
@@ -162,14 +101,16 @@ def _submit(s, actor, step_name, payload, now, ev):
 
 
 def _h_submit(s, a, ev):
-    _need_partner(a)
+    need_partner(a)
     _submit(s, a.actor, a.step, a.payload, a.now, ev)
 
 
 def _h_timeout(s, a, ev):
-    _need_partner(a)
+    """One press: the break starts at once, whatever step (or pause) the session is in; the
+    payload is optional (the first step's log fields), and nobody else has to answer first."""
+    need_partner(a)
     if s["phase"] in ("safety", "hold"):
-        _no_start_reason(s, a.actor)
+        no_start_reason(s, a.actor)
     ex = next((e for e in EXERCISES.values() if e.interrupts), None)
     if ex is None:
         raise EngineError("unknown_exercise", "No timeout exercise is available.")
@@ -177,15 +118,8 @@ def _h_timeout(s, a, ev):
     if run and exercise_of(run).interrupts:
         raise EngineError("exercise_in_progress", "A timeout is already running.")
     first = ex.step(ex.first)
-    _load(first.schema, a.payload)  # refuse bad input before changing anything
-    interrupted = None
-    if run:
-        interrupted = {"exercise": run["exercise"], "step": run["step"], "step_id": run["step_id"]}
-        add_event(ev, "exercise_interrupted", a.actor, dict(interrupted, by=a.actor))
-        s["stack"].append(run)
-        s["run"] = None
-    start(s, ex, a.actor, {}, a.now, ev, interrupted)
-    _submit(s, a.actor, first.name, a.payload, a.now, ev)
+    data = load(first.log, a.payload)  # refuse bad input before changing anything
+    call_timeout(s, ex, a.actor, data, a.now, ev)
 
 
 def _h_timer(s, a, ev):
@@ -200,51 +134,26 @@ def _h_timer(s, a, ev):
                                         "step_id": run["step_id"],
                                         "deadline_at": run["deadline_at"], "fired_at": iso(a.now)})
     run["deadline_at"] = None
-    advance(s, step.on_timer or run["step"], a.now, ev)
-
-
-def _h_pause(s, a, ev):
-    _need_partner(a)
-    if s["paused"]:
-        raise EngineError("paused", "The session is already paused.")
-    reason = _load(_ReasonSchema, a.payload).get("reason")
-    s["paused"] = {"by": a.actor, "at": iso(a.now), "reason": reason,
-                   "ready": {"a": False, "b": False}}
-    add_event(ev, "paused", a.actor, {"by": a.actor})
-    if reason:
-        add_event(ev, "pause_reason", a.actor, {"by": a.actor, "reason": reason},
-                  [a.actor, "therapist"])
-
-
-def _h_ready(s, a, ev):
-    _need_partner(a)
-    p = s["paused"]
-    if not p:
-        raise EngineError("bad_action", "Nothing is paused.")
-    if p["ready"][a.actor]:
-        raise EngineError("not_your_turn", "You have already said you are ready.")
-    _load(None, a.payload)
-    p["ready"][a.actor] = True
-    add_event(ev, "partner_ready", a.actor, {"partner": a.actor})
-    if all(p["ready"].values()):
-        s["paused"] = None
-        paused_seconds = int((a.now - parse_time(p["at"])).total_seconds())
-        add_event(ev, "resumed", None, {"paused_at": p["at"], "resumed_at": iso(a.now),
-                                        "paused_seconds": paused_seconds})
-
-
-def _h_end(s, a, ev):
-    _need_partner(a)
-    reason = _load(_ReasonSchema, a.payload).get("reason")
-    end_session(s, a.actor, "ended_by_partner", a.now, ev)
-    if reason:
-        add_event(ev, "end_reason", a.actor, {"by": a.actor, "reason": reason},
-                  [a.actor, "therapist"])
+    if collects(step):  # what was answered before the time ran out
+        run["data"][step.name] = dict(run["answers"])
+    ctx = Ctx(run, a.now)
+    if step.timer_emit:
+        for type_, data, audience in step.timer_emit(ctx):
+            add_event(ev, type_, None, data, audience)
+    target = step.on_timer(ctx) if callable(step.on_timer) else step.on_timer
+    advance(s, target or run["step"], a.now, ev)
 
 
 _HANDLERS = {"safety": _h_safety, "start_exercise": _h_start, "submit": _h_submit,
-             "pause": _h_pause, "ready": _h_ready, "end": _h_end, "timer": _h_timer,
-             "timeout": _h_timeout}
+             "pause": pause.h_pause, "ready": pause.h_ready, "end": pause.h_end, "timer": _h_timer,
+             "timeout": _h_timeout, "pause_check": pause.h_pause_check, "hold": hold.h_hold,
+             "release": hold.h_release}
+# The system's own (actor None): the timer, and a therapist's hold applied by the room service.
+SYSTEM_KINDS = ("timer", "hold", "release")
+# What a person may send.
+USER_KINDS = tuple(k for k in _HANDLERS if k not in SYSTEM_KINDS)
+# What a partner can still do while the session is paused (and a hold, which comes from outside).
+_WHILE_PAUSED = ("pause", "ready", "end", "timeout", "pause_check", "hold", "release")
 
 
 def apply(state: dict, action: Action) -> Result:
@@ -255,9 +164,9 @@ def apply(state: dict, action: Action) -> Result:
         raise EngineError("bad_action", "The action needs a timezone-aware time.")
     if state.get("phase") == "ended":
         raise EngineError("session_ended", "This session has ended.")
-    if state.get("paused") and action.kind not in ("pause", "ready", "end"):
+    if state.get("paused") and action.kind not in _WHILE_PAUSED:
         raise EngineError("paused", "The session is paused until you are both ready.")
-    if action.kind != "timer" and action.actor not in PARTNERS:
+    if action.kind not in SYSTEM_KINDS and action.actor not in PARTNERS:
         raise EngineError("not_your_turn", "Only a partner in the session can do this.")
     s = copy_state(upgrade(state))
     events: list = []

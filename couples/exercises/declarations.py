@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .inputs import choice, describe, feeling, rating, schema
+from .inputs import choice, describe, feeling, rating, schema, share
 
 PARTNERS = ("a", "b")
 EVERYONE = ["a", "b", "therapist"]
@@ -21,6 +21,9 @@ NOBODY = "NOBODY"  # only the timer moves this step on (partners may still log, 
 FINISH = "__finish__"  # a transition target: the declared steps are done (SUDS-after follows)
 DONE = "__done__"  # internal: the exercise is over
 
+# A distress rating at or above this privately suggests a time-out and gates demanding exercises.
+FLOODED = 7
+
 
 def other(seat):
     return "b" if seat == "a" else "a"
@@ -34,15 +37,29 @@ class Swap:
 
 
 @dataclass(frozen=True)
+class End:
+    """A transition target: end the session now with `reason` (no check-out: nobody may be there)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Step:
     """One step of an exercise.
 
-    actor:   A, B, SPEAKER, LISTENER, BOTH, EITHER, CALLER, OTHER or NOBODY.
+    actor:   A, B, SPEAKER, LISTENER, BOTH, EITHER, CALLER, OTHER, NOBODY, or run -> [seats]
+             (everyone it lists answers, as for BOTH).
     prompt:  text (or ctx -> text) for whoever acts; `wait` for whoever waits.
     schema:  marshmallow schema class for the input (None: an empty payload).
-    next:    a step name, FINISH, Swap(step), or ctx -> one of those; None: the next declared step.
-    timer:   ctx -> minutes: on entering the step a deadline is set; `on_timer` names the target.
-    log:     for NOBODY steps: a schema partners may submit any number of times (recorded only).
+    next:    a step name, FINISH, Swap(step), End(reason), or ctx -> one of those; None: the next
+             declared step.
+    timer:   ctx -> minutes: on entering the step a deadline is set; `on_timer` (a target, or
+             ctx -> target) is where it leads. A BOTH step's partial answers are kept in
+             ctx.data[step] when its timer fires.
+    timer_emit: ctx -> [(event_type, data, audience)]: events when the timer fires.
+    log:     for NOBODY steps: a schema partners may submit any number of times. Each partner's
+             latest values are kept (ctx.logs(step)); a timer is recomputed from them.
+    log_emit: ctx -> [(event_type, data)]: events after a log entry (ctx.input, ctx.actor set).
     check:   ctx, data -> {field: message}: rules that need `now` or earlier answers.
     emit:    ctx -> [(event_type, data)]: extra events after the step completes (ctx.input set).
     """
@@ -55,8 +72,10 @@ class Step:
     schema: Any = None
     next: Any = None
     timer: Callable | None = None
-    on_timer: str | None = None
+    on_timer: Any = None
+    timer_emit: Callable | None = None
     log: Any = None
+    log_emit: Callable | None = None
     check: Callable | None = None
     emit: Callable | None = None
     suggestions: tuple = ()
@@ -71,6 +90,12 @@ class Exercise:
     interrupts:   the exercise can be called with action kind "timeout" from any step.
     after:        ctx -> None | {"start": key} | {"end": reason}: what follows completion
                   (default: back to the interrupted exercise, or phase "ready").
+    demanding:    a partner whose last distress rating was FLOODED or more must say
+                  "start anyway" (option `start_anyway`) to start it.
+    checkin_optional: the check-in's distress rating may be left out (a light exercise); when
+                  given it is kept, and flags at FLOODED or more, as everywhere.
+    solo_steps:   steps that go on while a therapist holds joint practice (hold.py): what a
+                  partner does for themselves (a time-out's break); every other step is joint.
     """
 
     key: str
@@ -84,11 +109,15 @@ class Exercise:
     starter_role: str | None = None
     interrupts: bool = False
     after: Callable | None = None
+    demanding: bool = False
+    checkin_optional: bool = False
+    solo_steps: tuple = ()
 
     def __post_init__(self):
         built = []
         if self.suds_before:
-            built.append(_suds_step("suds_before", self.check_fields, before=True))
+            built.append(_suds_step("suds_before", self.check_fields, before=True,
+                                    optional=self.checkin_optional))
         if self.choose_speaker:
             built.append(CHOOSE_SPEAKER)
         built.extend(self.steps)
@@ -117,11 +146,18 @@ class Exercise:
 # --------------------------------------------------------------------------- added steps
 
 
-def _suds_step(name, extra, before):
-    fields_ = {"suds": rating("Distress right now, 0 (calm) to 10 (the worst imaginable)"),
+def _suds_step(name, extra, before, optional=False):
+    label = "Distress right now, 0 (calm) to 10 (the worst imaginable)"
+    fields_ = {"suds": rating(label + (" (optional)" if optional else ""), distress=True,
+                              required=not optional),
                "feeling": feeling("One feeling word (optional)", required=False)}
     fields_.update(extra)
-    if before:
+    # A check-in is shared in a session (the protocol's joint check-in); each partner may keep it.
+    fields_["share"] = share(True, "Show my answers to my partner")
+    if before and optional:
+        prompt = ("Before we begin: if you like, rate how much distress you feel right now, from 0 "
+                  "(calm) to 10, and add one word for the feeling.")
+    elif before:
         prompt = ("Before we begin: how much distress do you feel right now, from 0 (calm) to 10? "
                   "You can add one word for the feeling if you like.")
     else:
@@ -159,11 +195,17 @@ def register(exercise: Exercise) -> Exercise:
 
 def exercise_list() -> list:
     """The exercises a couple can start, with the choices (if any) to make when starting one."""
-    return [{"key": e.key, "title": e.title, "summary": e.summary, "options": describe(e.options)}
-            for e in EXERCISES.values()]
+    return [{"key": e.key, "title": e.title, "summary": e.summary, "options": describe(e.options),
+             "demanding": e.demanding, "interrupts": e.interrupts} for e in EXERCISES.values()]
 
 
 # --------------------------------------------------------------------------- context
+
+
+def answered_by(run, name):
+    """The seat that completed the one-actor step `name` this round (runs.complete keeps it), or
+    None: what a callable actor reads, e.g. "the partner who did not write it"."""
+    return run["data"].get(f"{name}:by")
 
 
 class Ctx:
@@ -183,9 +225,19 @@ class Ctx:
     def visits(self, name):
         return self.run["visits"].get(name, 0)
 
+    def by(self, name):
+        """The seat that completed the one-actor step `name` (this round), or None."""
+        return answered_by(self.run, name)
+
+    def logs(self, name) -> dict:
+        """seat -> the latest values each partner logged at step `name` (this round)."""
+        return self.run["data"].get(f"{name}:log", {})
+
     def role(self, seat=None):
         """"speaker"/"listener"/"caller"/"other" of `seat` (default: the viewer), or None."""
         seat = seat or self.viewer
+        if seat not in PARTNERS:
+            return None
         if self.caller:
             return "caller" if seat == self.caller else "other"
         if self.speaker:

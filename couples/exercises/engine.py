@@ -4,18 +4,18 @@ in. No Flask, database or socket; the code lives in the modules below, each name
 """
 from couples.fields import StrictSchema
 
-from .actions import Action, EngineError, Result, apply, replay, visible
+from .actions import USER_KINDS, Action, EngineError, Result, apply, replay, visible
 from .declarations import (A, B, BOTH, CALLER, EITHER, EVERYONE, EXERCISES, FINISH, LISTENER,
                            NOBODY, OTHER, PARTNERS, SPEAKER, Ctx, Exercise, Step, Swap,
                            exercise_list, other, register)
 from .inputs import (MAX_TEXT, IsoDate, StrictBool, boolean, choice, date, date_within, describe,
-                     feeling, minutes, rating, schema, text)
+                     feeling, hints_for, minutes, need, rating, schema, text)
 from .state import STATE_VERSION, deadline, new_state, upgrade
 from .views import view
 
 __all__ = [
     # running a session
-    "Action", "EngineError", "Result", "apply", "replay", "visible",
+    "Action", "EngineError", "Result", "apply", "replay", "visible", "USER_KINDS",
     "STATE_VERSION", "new_state", "upgrade", "deadline", "view",
     # declaring exercises
     "A", "B", "BOTH", "CALLER", "EITHER", "LISTENER", "NOBODY", "OTHER", "SPEAKER",
@@ -23,5 +23,6 @@ __all__ = [
     "EXERCISES", "register", "exercise_list",
     # step input
     "StrictSchema", "MAX_TEXT", "IsoDate", "StrictBool", "boolean", "choice", "date",
-    "date_within", "describe", "feeling", "minutes", "rating", "schema", "text",
+    "date_within", "describe", "feeling", "hints_for", "minutes", "need", "rating", "schema",
+    "text",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .declarations import (A, B, BOTH, CALLER, CHOOSE_SPEAKER, DONE, EITHER, EVERYONE, EXERCISES,
-                           FINISH, LISTENER, OTHER, SPEAKER, Ctx, Exercise, Step, Swap, other)
+                           FINISH, LISTENER, OTHER, SPEAKER, Ctx, End, Exercise, Step, Swap, other)
 from .state import iso, parse_time
 
 
@@ -21,6 +21,8 @@ def exercise_of(run) -> Exercise:
 
 def actors(step: Step, run) -> list:
     k = step.actor
+    if callable(k):
+        return list(k(run))
     if k in (BOTH, EITHER):
         return ["a", "b"]
     if k == A:
@@ -50,15 +52,12 @@ def enter(s, name, now, events):
     run["step"], run["step_id"], run["answers"] = name, s["step_seq"], {}
     run["visits"][name] = run["visits"].get(name, 0) + 1
     run["deadline_at"] = None
+    run["entered_at"] = iso(now)
     add_event(events, "step_started", None, {
         "exercise": ex.key, "step": name, "step_id": run["step_id"], "round": run["round"],
         "actors": actors(step, run), "speaker": run["speaker"], "caller": run["caller"]})
     if step.timer:
-        mins = int(step.timer(Ctx(run, now)))
-        run["deadline_at"] = iso(now + dt.timedelta(minutes=mins))
-        add_event(events, "timer_started", None, {"step": name, "step_id": run["step_id"],
-                                                  "minutes": mins,
-                                                  "deadline_at": run["deadline_at"]})
+        set_timer(run, step, now, events)
 
 
 def start(s, ex, actor, options, now, events, interrupted=None):
@@ -77,10 +76,16 @@ def start(s, ex, actor, options, now, events, interrupted=None):
 
 def advance(s, target, now, events):
     run = s["run"]
+    if s.get("held") and isinstance(target, str) and target not in (FINISH, DONE) \
+            and target not in exercise_of(run).solo_steps:
+        target = FINISH  # a therapist's hold: a time-out skips its joint steps, to its check-out
     if target == FINISH:
         target = "suds_after"
     if target == DONE:
         return finish(s, now, events)
+    if isinstance(target, End):
+        abandon_stack(s, events)
+        return end_session(s, None, target.reason, now, events)
     if isinstance(target, Swap):
         run["round"] += 1
         run["speaker"] = other(run["speaker"])
@@ -91,10 +96,29 @@ def advance(s, target, now, events):
     enter(s, target, now, events)
 
 
+def collects(step: Step) -> bool:
+    """Whether everyone the step lists answers (keyed by seat) before it completes."""
+    return step.actor == BOTH or callable(step.actor)
+
+
+def set_timer(run, step, now, events):
+    """(Re)compute a step's deadline from its entry time; an event when it changed."""
+    mins = int(step.timer(Ctx(run, now)))
+    due = iso(parse_time(run["entered_at"]) + dt.timedelta(minutes=mins))
+    if due != run["deadline_at"]:
+        kind = "timer_started" if run["deadline_at"] is None else "timer_changed"
+        run["deadline_at"] = due
+        add_event(events, kind, None, {"step": step.name, "step_id": run["step_id"],
+                                                  "minutes": mins, "deadline_at": due})
+
+
 def complete(s, step, input_, actor, now, events):
     run = s["run"]
     ex = exercise_of(run)
     run["data"][step.name] = input_
+    if not collects(step):  # who answered it: a later step may be for the other one (Ctx.by)
+        run["data"][f"{step.name}:by"] = actor
+    run["last_completed"] = step.name
     if step is CHOOSE_SPEAKER:
         run["speaker"] = actor if input_["first"] == "me" else other(actor)
         add_event(events, "speaker_chosen", actor, {"by": actor, "speaker": run["speaker"]})
@@ -117,6 +141,9 @@ def finish(s, now, events):
     directive = ex.after(Ctx(run, now)) if ex.after else None
     s["run"] = None
     s["phase"] = "ready"
+    if s.get("held"):  # a therapist's hold: nothing joint follows, nor resumes
+        directive = directive if directive and "end" in directive else None
+        abandon_stack(s, events)
     if directive and ("end" in directive or "start" in directive):
         abandon_stack(s, events)
         if "end" in directive:

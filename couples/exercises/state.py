@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-STATE_VERSION = 2  # v2: "completed" counts per exercise key; v1 listed every completion
+STATE_VERSION = 3  # v3: runs at a step that no longer exists are set aside (see upgrade)
+# v2: "completed" counts per exercise key; v1 listed every completion
 
 
 def new_state() -> dict:
@@ -23,14 +24,39 @@ def new_state() -> dict:
 
 def upgrade(state: dict) -> dict:
     """`state` in the current shape; a stored older state is converted, never changed in place.
-    The old list of every completed key grew with the session and was rewritten on every turn;
-    the order it kept is in the event log (`exercise_completed`)."""
-    if state.get("v", 1) >= STATE_VERSION:
+    v1 -> v2: the old list of every completed key grew with the session and was rewritten on every
+    turn; the order it kept is in the event log (`exercise_completed`).
+    v2 -> v3: the time-out, needs request and greeting were rewritten step by step (issue 23); an
+    exercise stored mid-way at a step that no longer exists cannot go on, so it is set aside and
+    the couple chooses again (what was said stays in the log)."""
+    version = state.get("v", 1)
+    if version >= STATE_VERSION:
         return state
-    counts: dict = {}
-    for key in state.get("completed") or ():
-        counts[key] = counts.get(key, 0) + 1
-    return {**state, "v": STATE_VERSION, "completed": counts}
+    out = dict(state)
+    if version < 2:
+        counts: dict = {}
+        for key in state.get("completed") or ():
+            counts[key] = counts.get(key, 0) + 1
+        out["completed"] = counts
+    if version < 3:
+        out.update(_without_lost_steps(out))
+    out["v"] = STATE_VERSION
+    return out
+
+
+def _without_lost_steps(state: dict) -> dict:
+    from .declarations import EXERCISES  # the registry imports this module's helpers
+
+    def known(run):
+        ex = EXERCISES.get(run.get("exercise"))
+        return ex is not None and run.get("step") in ex._steps
+
+    runs = [state.get("run")] + list(state.get("stack") or [])
+    if all(r is None or known(r) for r in runs):
+        return {}
+    if state.get("phase") == "exercise":
+        return {"run": None, "stack": [], "phase": "ready"}
+    return {"run": None, "stack": []}
 
 
 def deadline(state) -> dt.datetime | None:

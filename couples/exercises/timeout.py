@@ -1,46 +1,118 @@
-"""De-escalation timeout (exercises.md section 2): a self-soothing break with an agreed return.
+"""De-escalation time-out (exercises.md section 2): a self-soothing break with a return time.
 
-Called with start_exercise {"exercise": "timeout"} or, from any step of another exercise, with the
-action "timeout" (whose payload is the `call` step's fields); the interrupted exercise resumes at
-its step afterwards. No SUDS-before: the caller's and the other's arousal ratings are the "before"
-ratings (asking both for a form first would slow down a flooded partner). No blame is asked for:
-the caller gives a feeling word and a number only.
-
-Agreeing: each proposes minutes and the longer wins (nobody is rushed back). Next step: each
-chooses; if they differ the more careful one wins (reschedule > switch > resume).
+One press starts it, from any step, a waiting screen or a pause (action "timeout"; or
+start_exercise {"exercise": "timeout"}), and the break begins at once for DEFAULT_MINUTES: a
+flooded partner is asked for nothing first, and the other partner's answer is not needed.
+During the break either may log a feeling word, a rating (private unless shared) and a proposed
+length; the longest proposal is the return time. At the return time both are asked back; one who
+is not ready may extend, up to CAP from the start, after which the session is set aside for
+another day. A partner still missing NO_SHOW minutes after the return time is flagged to the
+therapist, and the present partner chooses to keep waiting or to stop for today: the session never
+waits on someone who is not there. The interrupted exercise resumes afterwards.
 """
+import datetime as dt
 
 from couples.fields import StrictSchema
 
-from .declarations import BOTH, CALLER, EITHER, FINISH, NOBODY, OTHER, Exercise, Step, register
-from .inputs import boolean, choice, date, date_within, feeling, minutes, rating, schema, text
+from .declarations import (BOTH, CALLER, EITHER, FINISH, NOBODY, OTHER, PARTNERS, End, Exercise,
+                           Step, register)
+from .inputs import boolean, choice, date, date_within, feeling, minutes, rating, schema, share, text
+from .state import parse_time
+
+DEFAULT_MINUTES = 20
+CAP = dt.timedelta(hours=24)  # the whole break, extensions included
+NO_SHOW = 15  # minutes after the return time before a missing partner is flagged
+DECIDE = 60  # minutes the present partner has to choose before the session is set aside
+ANOTHER_DAY = "continue_another_day"
 
 SUGGESTIONS = (
+    "Go somewhere separate, where you cannot see or hear each other.",
     "Breathe slowly: in for 4, out for 6, for a few minutes.",
+    "Try not to rehearse the argument or what you will say next; let it rest.",
+    "Do something soothing: a short walk, music, a shower, stretching your shoulders and jaw.",
     "Ground yourself with 5-4-3-2-1: five things you see, four you hear, three you can touch, "
     "two you smell, one you taste.",
-    "Go for a short walk, or stretch your shoulders and jaw.",
-    "Listen to music that calms you.",
-    "Let the argument rest: try not to rehearse what you will say next.",
 )
 CAREFUL = ("reschedule", "switch", "resume")  # most careful first
 
 
-
-def agreed_minutes(ctx):
-    rc = ctx.data.get("return_check")
-    if rc:  # an extension: the longest asked for by someone who is not ready yet
-        return max(a["extend_minutes"] for a in rc.values() if not a["ready"])
-    return max(a["minutes"] for a in ctx.data["return_time"].values())
+# --------------------------------------------------------------------------- time
 
 
-def after_check(ctx):
-    return "next_step" if all(a["ready"] for a in ctx.input.values()) else "break"
+def _left(ctx, since=None) -> int:
+    """Whole minutes from `since` (an ISO time; default: now) until the cap."""
+    started = parse_time(ctx.run["started_at"])
+    at = parse_time(since) if since else ctx.now
+    return max(0, int((started + CAP - at).total_seconds() // 60))
+
+
+def _answers(ctx) -> dict:
+    """Each partner's latest return check: both at once, or the present one's (kept when the
+    timer fired) and then the late one's."""
+    if ctx.run.get("last_completed") == "waiting_return":
+        return {**ctx.data.get("return_check", {}), **ctx.data["waiting_return"]}
+    return dict(ctx.data["return_check"])
+
+
+def break_minutes(ctx):
+    """First break: the longest proposal (at least the default). After a return check: the
+    longest extension asked for by someone not ready. Never past the cap."""
+    if ctx.visits("break") == 1:
+        proposals = [v["minutes"] for v in ctx.logs("break").values() if v.get("minutes")]
+        wanted = max([DEFAULT_MINUTES, *proposals])
+    else:
+        wanted = max(a["extend_minutes"] for a in _answers(ctx).values() if not a["ready"])
+    # Counted from the break's start (its timer is), so a log later in it never shortens it.
+    return max(1, min(wanted, _left(ctx, ctx.run["entered_at"])))
+
+
+def proposals_event(ctx):
+    if ctx.input.get("minutes") is None or ctx.visits("break") != 1:
+        return []  # an extension's length is the return check's, not a proposal's
+    props = {p: v["minutes"] for p, v in ctx.logs("break").items() if v.get("minutes")}
+    return [("return_time_agreed", {"minutes": max([DEFAULT_MINUTES, *props.values()]),
+                                    "proposals": props})]
+
+
+def after_return(ctx):
+    answers = _answers(ctx)
+    if all(a["ready"] for a in answers.values()):
+        return "next_step"
+    return "break" if _left(ctx) >= 1 else End(ANOTHER_DAY)
 
 
 def extension_event(ctx):
-    waiting = [a["extend_minutes"] for a in ctx.input.values() if not a["ready"]]
-    return [("break_extended", {"minutes": max(waiting)})] if waiting else []
+    waiting = [a["extend_minutes"] for a in _answers(ctx).values() if not a["ready"]]
+    if not waiting or _left(ctx) < 1:
+        return []
+    return [("break_extended", {"minutes": min(max(waiting), _left(ctx))})]
+
+
+# --------------------------------------------------------------------------- who is back
+
+
+def present(run) -> list:
+    return [p for p in PARTNERS if p in run["data"].get("return_check", {})]
+
+
+def missing(run) -> list:
+    return [p for p in PARTNERS if p not in run["data"].get("return_check", {})]
+
+
+def missed_event(ctx):
+    """The therapist (and whoever came back) learns who has not returned; the late partner is
+    not told off."""
+    gone = missing(ctx.run)
+    return [("return_missed", {"missing": gone, "partner": gone[0] if len(gone) == 1 else None,
+                                "return_at": ctx.run["entered_at"]},
+             present(ctx.run) + ["therapist"])]
+
+
+def after_no_show(ctx):
+    return "not_back" if present(ctx.run) else End(ANOTHER_DAY)
+
+
+# --------------------------------------------------------------------------- next step
 
 
 def chosen(ctx):
@@ -57,52 +129,79 @@ def after(ctx):
     return None
 
 
-class ReturnCheck(StrictSchema):
-    arousal = rating("How stirred up you feel now, 0 (calm) to 10")
-    ready = boolean("I'm ready to come back")
-    extend_minutes = minutes("If not yet: how many more minutes", lo=10, hi=1440, default=20)
+# --------------------------------------------------------------------------- words
 
+
+def break_words(ctx):
+    if ctx.role() == "caller":
+        return ("Your break has started. You will both come back at {return_at}. Go somewhere "
+                "separate, breathe slowly, and try not to rehearse the argument. If you like, "
+                "note how you feel, or ask for a longer break.")
+    if ctx.role() == "other":
+        return ("{caller} is taking a break to calm down and will be back at {return_at}. This "
+                "is a pause, not leaving. Use the time to settle yourself too.")
+    return "{caller} called a time-out. The break lasts until {return_at}."
+
+
+BreakLog = schema(
+    "break_log",
+    feeling=feeling("What I feel (optional)", required=False),
+    arousal=rating("How stirred up I feel, 0 (calm) to 10 (optional)", required=False,
+                   distress=True),
+    minutes=minutes("I need a longer break: minutes in all (optional)", lo=DEFAULT_MINUTES,
+                    hi=int(CAP.total_seconds() // 60)),
+    activity=text("What helped (optional)", max_length=500, required=False),
+    share=share(False, "Show my feeling and rating to my partner"))
+
+
+class ReturnCheck(StrictSchema):
+    ready = boolean("I'm ready to come back")
+    arousal = rating("How stirred up I feel now, 0 (calm) to 10 (optional)", required=False,
+                     distress=True)
+    extend_minutes = minutes("If not yet: how many more minutes", lo=10, hi=1440, default=20)
+    share = share(False, "Show my answer to my partner")
+
+
+RETURN_PROMPT = ("Welcome back. Are you ready to continue? If not yet, ask for more time; a "
+                 "break of more than a day is set aside for another day.")
 
 register(Exercise(
     key="timeout",
     title="Time-out to calm down",
-    summary="A break with an agreed time to come back, when things get too heated.",
+    summary="A break with a time to come back, when things get too heated. One press starts it.",
     suds_before=False, choose_speaker=False, starter_role="caller", interrupts=True, after=after,
+    # Calming down and coming back go on under a therapist's hold; the talk afterwards is joint.
+    solo_steps=("break", "return_check", "not_back", "waiting_return", "suds_after"),
     steps=(
-        Step("call", CALLER,
-             "You called a time-out. That's a caring choice. "
-             "Name what you feel and how strong it is.",
-             title="Time-out called",
-             wait="Your partner is calling a time-out. Please wait a moment.",
-             schema=schema("call", feeling=feeling("What you feel"),
-                           arousal=rating("How stirred up you feel, 0 (calm) to 10"))),
-        Step("acknowledge", OTHER,
-             "Your partner needs a break. By answering you agree to pause the talk. "
-             "Name what you feel and how strong it is.",
-             title="Acknowledge the time-out", wait="Your partner is acknowledging the time-out.",
-             schema=schema("acknowledge", feeling=feeling("What you feel"),
-                           arousal=rating("How stirred up you feel, 0 (calm) to 10"))),
-        Step("return_time", BOTH,
-             "How long a break do you need? At least 20 minutes helps the body settle; the longer "
-             "of your two answers is the one you both keep.",
-             title="Agree when to come back",
-             schema=schema("return_time",
-                           minutes=minutes("Minutes of break", lo=20, hi=1440, default=20)),
-             emit=lambda c: [("return_time_agreed", {
-                 "minutes": agreed_minutes(c),
-                 "proposals": {p: a["minutes"] for p, a in c.input.items()}})]),
-        Step("break", NOBODY, "", title="Break",
-             # No minutes in the words: the view is pushed only when it changes, and the
-             # countdown comes from deadline_at, so a number here would go stale.
-             wait=("Take your break until the agreed time. Look after your body; you can note "
-                   "what helped if you like."),
-             timer=agreed_minutes, on_timer="return_check", suggestions=SUGGESTIONS,
-             log=schema("break_log", activity=text("What you did (optional)", max_length=500))),
-        Step("return_check", BOTH,
-             "Welcome back. How stirred up do you feel now, and are you ready to continue?",
-             title="Coming back", schema=ReturnCheck,
-             emit=extension_event,
-             next=after_check),
+        Step("break", NOBODY, "", title="Break", wait=break_words,
+             # No clock time in the words: each page fills {return_at} in its own local time
+             # from deadline_at, and {caller} with the caller's name.
+             timer=break_minutes, on_timer="return_check", suggestions=SUGGESTIONS,
+             log=BreakLog, log_emit=proposals_event),
+        Step("return_check", BOTH, RETURN_PROMPT, title="Coming back", schema=ReturnCheck,
+             wait="Thank you. Waiting for your partner to come back.",
+             timer=lambda c: NO_SHOW, timer_emit=missed_event, on_timer=after_no_show,
+             emit=extension_event, next=after_return),
+        Step("not_back", present,
+             "Your partner has not come back yet. That can happen when someone needs longer; "
+             "it is not about you. Would you like to keep waiting, or stop for today and pick "
+             "another day?",
+             title="Waiting to come back",
+             wait="Your partner is deciding whether to keep waiting.",
+             schema=schema("not_back",
+                           choice=choice(["wait", "another_day"], "What would you like",
+                                         labels={"wait": "Keep waiting",
+                                                 "another_day": "Stop for today"}),
+                           date=date("Another day (optional)")),
+             check=date_within("date", 365),
+             timer=lambda c: DECIDE, on_timer=lambda c: End(ANOTHER_DAY),
+             next=lambda c: ("waiting_return" if c.input[c.actor]["choice"] == "wait"
+                             else End("rescheduled"))),
+        Step("waiting_return", missing, RETURN_PROMPT, title="Coming back", schema=ReturnCheck,
+             wait="Waiting for your partner to come back.",
+             timer=lambda c: min(NO_SHOW, max(1, _left(c))),
+             on_timer=lambda c: "not_back" if _left(c) >= 1 else End(ANOTHER_DAY),
+             emit=extension_event, next=after_return),
         Step("next_step", BOTH,
              "What would help most now: carry on where you were, talk it through with a needs "
              "request, or pick another time? If you choose differently, the gentler choice "

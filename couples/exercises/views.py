@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from . import safety
+from . import hold, safety
 from .declarations import NOBODY, PARTNERS, Ctx, exercise_list, other
 from .inputs import describe
+from .pause import PauseCheck
 from .runs import exercise_of, pending
 from .state import deadline, iso, upgrade
 
@@ -29,7 +30,9 @@ def view(state: dict, viewer: str, now: dt.datetime) -> dict:
         "deadline_at": None, "seconds_left": None, "suggestions": [], "speaker": None,
         "listener": None, "caller": None, "round": 0, "moment": None, "interrupted": None,
         "answered": [], "exercises": [], "can_start": False, "can_timeout": False,
-        "completed": dict(s["completed"]), "server_now": iso(now),
+        "completed": dict(s["completed"]), "server_now": iso(now), "prompt_slots": {},
+        "suggest_timeout": False, "breathing": None, "pause_check": None,
+        "held": hold.held(s),  # a therapist's hold on joint practice (never why)
     }
     if paused and viewer in (paused["by"], "therapist"):
         out["pause_reason"] = paused["reason"]
@@ -56,7 +59,10 @@ def view(state: dict, viewer: str, now: dt.datetime) -> dict:
                          "like." if viewer != "therapist"
                          else "The partners are choosing an exercise.")
         out["exercises"] = exercise_list()
-        out["can_start"] = out["can_timeout"] = viewer in PARTNERS and not paused
+        out["can_start"] = viewer in PARTNERS and not paused and not out["held"]
+        if out["held"]:
+            out["prompt"] = hold.PROMPT if viewer in PARTNERS else hold.THERAPIST_PROMPT
+        out["can_timeout"] = viewer in PARTNERS
     elif phase == "ended":
         out["prompt"] = "This session has ended. Thank you both for your care today."
     if run:
@@ -76,14 +82,16 @@ def view(state: dict, viewer: str, now: dt.datetime) -> dict:
             "deadline_at": iso(dl) if dl else None,
             "seconds_left": max(0, int((dl - now).total_seconds())) if dl else None,
             "suggestions": list(step.suggestions),
-            "can_timeout": viewer in PARTNERS and not ex.interrupts and not paused,
+            "can_timeout": viewer in PARTNERS and not ex.interrupts,
+            "prompt_slots": {"caller": run["caller"], "return_at": iso(dl) if dl else None},
         })
         if viewer == "therapist":
             # What the awaited partner is asked, in their words; the page names who that is (the
             # engine knows seats, not names).
             asked = _text(step.prompt, Ctx(run, now, viewer=awaited[0])) if awaited else None
             out["prompt"] = (f"{'Both are asked' if len(awaited) > 1 else 'Asked'}: “{asked}”"
-                             if awaited else "Waiting for the timer.")
+                             if awaited else _text(step.wait, ctx) if step.actor == NOBODY
+                             else "Waiting for the timer.")
         elif viewer in awaited:
             out["your_turn"] = not paused
             out["prompt"] = _text(step.prompt, ctx)
@@ -92,10 +100,16 @@ def view(state: dict, viewer: str, now: dt.datetime) -> dict:
             out["prompt"] = _text(step.wait, ctx)
             if step.actor == NOBODY and step.log is not None:
                 out["input"] = describe(step.log)
+    if paused:
+        out["breathing"] = paused.get("breathe")
     if paused and viewer in PARTNERS:
         mine = paused["ready"][viewer]
         out["your_turn"] = False
         out["prompt"] = ("Paused. Take all the time you need; we carry on when you are both ready."
                          if not mine else "Thank you. Waiting until your partner is ready too.")
         out["input"] = None
+        out["pause_check"] = describe(PauseCheck)
+    if viewer in PARTNERS and out["can_timeout"]:
+        # Private: only this partner's own latest rating decides it.
+        out["suggest_timeout"] = bool(s.get("flooded", {}).get(viewer))
     return out

@@ -42,7 +42,13 @@ SLOTS = {
     "minutes": (VALUE, ("minutes",)),
     "choice": (VALUE, ("choice",)),
     "date": (VALUE, ("follow_up_date",)),
+    "rating": (VALUE, ("rating",)),
+    "feeling": (WORDS, ("feeling",)),
     "message": (VALUE, ("message",)),
+    "agreed_by": (NAME, ("agreed_by",)),
+    "when": (WORDS, ("when",)),
+    "what": (WORDS, ("what",)),
+    "gesture": (WORDS, ("gesture",)),
     "step": (STEP, ("exercise", "step")),
     "answers": (ANSWERS, ("data",)),
 }
@@ -72,9 +78,20 @@ SENTENCES = {
     "step_logged": ANSWERED,
     "speaker_chosen": "{speaker} went first.",
     "roles_swapped": "Roles swapped: {speaker} became the speaker.",
-    "timer_started": "Break of {minutes} minutes started.",
-    "timer_fired": "The agreed break time was reached.",
+    # The time-out's other timers are not breaks: each says what it waits for.
+    "timer_started": by_field("step", {"break": "Break of {minutes} minutes started.",
+                                       "return_check": "Up to {minutes} minutes to come back.",
+                                       "not_back": "Up to {minutes} minutes to choose whether to wait.",
+                                       "waiting_return": "Up to {minutes} more minutes to come back."},
+                              "A timer of {minutes} minutes started."),
+    "timer_changed": "The time to come back changed: {minutes} minutes in all.",
+    "timer_fired": by_field("step", {"break": "The agreed break time was reached."},
+                            "The time was up."),
     "return_time_agreed": "Agreed break: {minutes} minutes.",
+    "return_missed": when("partner", "{partner} had not come back 15 minutes after the agreed time.",
+                          "Neither partner had come back 15 minutes after the agreed time."),
+    "distress_flagged": "{partner} rated their distress {rating} of 10.",
+    "started_anyway": "{partner} chose to start anyway, after a high distress rating.",
     "break_extended": "The break was extended by {minutes} minutes.",
     "next_step_chosen": by_field("choice", {"resume": "Next step chosen: carry on.",
                                             "switch": "Next step chosen: a needs request.",
@@ -85,11 +102,28 @@ SENTENCES = {
                                            "to_revisit": "Noted to revisit another time."},
                                "Recorded."),
                       when("date", " Check in on {date}.")],
+    "ritual_saved": ["{by} wrote down a greeting ritual and {agreed_by} agreed to keep it. "
+                     "When: {when}. What: {what}.", when("gesture", " Gesture: {gesture}.")],
     "exercise_completed": "Exercise completed.",
     "exercise_interrupted": "{by} called a time-out.",
     "exercise_resumed": "Back to the exercise.",
-    "exercise_abandoned": "The earlier exercise was set aside.",
+    # Set aside by a therapist's hold ("held"), or an earlier exercise a time-out had interrupted.
+    "exercise_abandoned": by_field("reason", {"held": "The exercise was set aside for now."},
+                                   "The earlier exercise was set aside."),
+    # A therapist's hold on joint practice: that it happened, never why.
+    "practice_held": by_viewer("Joint practice was put on hold.",
+                               "Your therapist paused joint practice for now."),
+    "practice_released": by_viewer("Joint practice was opened again.",
+                                   "Your therapist opened joint practice again."),
     "paused": "{by} paused the session.",
+    "pause_checked": ["{by} took a moment in the pause.", when("feeling", " Feeling: {feeling}."),
+                      when("rating", " Strength: {rating} of 10."),
+                      by_field("next", {"breathe": " Next: breathe together.",
+                                        "timeout": " Next: a time-out.",
+                                        "carry_on": " Next: carry on.",
+                                        "end": " Next: end for today."})],
+    "breathing_started": "{by} started two minutes of breathing together.",
+    "pause_ended": "{by} turned the pause into a time-out.",
     "pause_reason": "Private reason for the pause: {reason}",
     "partner_ready": "{partner} was ready to continue.",
     "resumed": by_viewer("Both partners were ready; the session continued.",
@@ -102,7 +136,9 @@ SENTENCES = {
                                          "false": "You said it does not feel safe right now."}),
     "safety_concern": "{partner} said it does not feel safe right now.",
     "safety_checked": "{partner} said it feels safe.",
-    "session_ended": by_field("reason", {"rescheduled": "The session ended, to continue another time."},
+    "session_ended": by_field("reason", {"rescheduled": "The session ended, to continue another time.",
+                                         "continue_another_day": "The session was set aside, to "
+                                                                 "continue another day."},
                               when("by", "{by} ended the session.", "The session ended.")),
     "end_reason": "Private reason for ending: {reason}",
 }
@@ -113,12 +149,16 @@ ANSWER_EVENTS = ("step_submitted", "step_logged")
 QUIET = ("step_started",)
 # What the live room reads out to a screen reader as it happens (besides a partner's answers).
 ANNOUNCED = ("paused", "resumed", "session_ended", "exercise_started", "not_today",
-             "session_ready", "timer_fired")
+             "session_ready", "timer_fired", "return_missed", "breathing_started", "pause_ended",
+             "practice_held", "practice_released", "ritual_saved")
 ANNOUNCE_ANSWER = "{by} answered: {step}."
 
 # How an answer is shown: yes-no fields, minutes, and one answer in a line of text.
 VALUES = {"true": "Yes", "false": "No", "minutes": "{value} minutes",
           "pair": "{label}: {value}", "separator": "; "}
+
+# Fields that say who may read an answer, not part of it.
+HIDDEN = ("share",)
 
 # The 0-10 ratings, by field name: what each measures.
 MEASURES = {"suds": "Distress", "connected": "Connection", "arousal": "Stirred up"}
@@ -128,7 +168,8 @@ def export() -> dict:
     """The table for the live room's config (JSON): static/js/vocabulary.js renders from it."""
     return {"sentences": SENTENCES, "slots": {k: {"kind": kind, "from": list(src)} for k, (kind, src) in SLOTS.items()},
             "nobody": NOBODY, "unnamed": UNNAMED, "answer_events": list(ANSWER_EVENTS), "quiet": list(QUIET),
-            "announced": list(ANNOUNCED), "announce_answer": ANNOUNCE_ANSWER, "values": VALUES}
+            "announced": list(ANNOUNCED), "announce_answer": ANNOUNCE_ANSWER, "values": VALUES,
+            "hidden": list(HIDDEN)}
 
 
 # --------------------------------------------------------------------------- steps and answers
@@ -168,7 +209,7 @@ def answers(exercise, step, data: dict) -> tuple[list, list]:
     texts, marks = [], []
     for name in [n for n in info["order"] if n in data] + sorted(n for n in data if n not in info["order"]):
         value = data[name]
-        if value is None or value == "":
+        if value is None or value == "" or name in HIDDEN:
             continue
         label = info["labels"].get(name) or name.replace("_", " ").capitalize()
         kind = info["kinds"].get(name)

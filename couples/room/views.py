@@ -12,8 +12,9 @@ from .. import access
 from ..errors import DomainError
 from ..exercises import engine
 from ..extensions import db
-from ..models import TherapistNote
+from ..models import TherapistLink, TherapistNote, User
 from ..review import vocabulary
+from ..review.rituals import latest_ritual
 from . import sessions
 
 bp = Blueprint("room", __name__)
@@ -30,8 +31,11 @@ def practice_home():
     active = next((s for s in mine if s.ended_at is None and member
                    and s.couple_id == member.couple_id), None)
     past = [s for s in mine if s.ended_at is not None]
+    # Only the active couple's ritual: a former couple's is theirs to read in its transcripts.
+    ritual = latest_ritual(member.couple_id, member.seat) if member else None
     return render_template("practice/home.html", member=member, active=active, past=past,
-                           exercises=engine.exercise_list())
+                           exercises=engine.exercise_list(), ritual=ritual,
+                           names=sessions.partner_names(member.couple) if ritual else {})
 
 
 @bp.post("/practice")
@@ -71,8 +75,6 @@ def notes_of(session) -> list:
 def _room_config(session, role) -> dict:
     """What room.js needs besides the socket: ids, names, every step's title and labels, and the
     sentences of the log (review/vocabulary.py)."""
-    interrupt = next((e for e in engine.EXERCISES.values() if e.interrupts), None)
-    call = interrupt.step(interrupt.first) if interrupt else None
     return {"session_id": session.public_id, "role": role, "partners": sessions.partner_names(session.couple),
             "me": current_user.display_name,
             "transcript_url": url_for("review.transcript_page", public_id=session.public_id),
@@ -81,4 +83,12 @@ def _room_config(session, role) -> dict:
             "steps": vocabulary.catalogue(), "measures": vocabulary.MEASURES,
             "sentences": vocabulary.export(),
             "started_at": session.created_at.isoformat(),
-            "timeout_call": engine.describe(call.schema) if call else None}
+            # Who besides the partner sees a private answer (the safety question): the page says so.
+            "therapists": _linked_therapists(session.couple_id) if role in ("a", "b") else []}
+
+
+def _linked_therapists(couple_id: int) -> list[str]:
+    """Display names of the therapists the couple has an active link to (access.link_is_active)."""
+    return list(db.session.scalars(select(User.display_name).join(
+        TherapistLink, TherapistLink.therapist_id == User.id).where(
+        TherapistLink.couple_id == couple_id, access.link_is_active()).order_by(TherapistLink.id)))

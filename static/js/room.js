@@ -445,13 +445,18 @@ function setView(view) {
   $("exercise-name").textContent = v.exercise_title ? `${v.exercise_title}${v.round > 1 ? ` · round ${v.round}` : ""}` : "";
   $("step-title").textContent = v.paused ? "Paused" : v.step_title || PHASE_TITLES[v.phase] || "";
   $("turn").replaceChildren(...[turnText(v)].flat());
-  $("prompt").textContent = v.prompt || "";
+  $("prompt").replaceChildren(...promptParts(v));
+  // Server-rendered in room.html: who else sees the private answer, and help on "not today".
+  if ($("safety-audience")) $("safety-audience").hidden = v.phase !== "safety" || !v.your_turn;
+  $("crisis-help").hidden = v.phase !== "hold";
+  $("held-note").hidden = !v.held || v.phase === "ready"; // when choosing, the prompt says it
   renderSuggestions(v);
   tick();
   renderSafetyBar(v);
 
+  renderBreathing();
   const key = JSON.stringify([v.phase, v.step_id, v.your_turn, v.paused, v.paused && v.ready[me],
-    (v.input || []).map((f) => f.name), v.can_start, v.can_timeout]);
+    (v.input || []).map((f) => f.name), v.can_start, v.can_timeout, v.suggest_timeout]);
   if (key !== room.formKey) {
     const hadFocus = $("action-area").contains(document.activeElement) || document.activeElement === document.body;
     const firstRender = room.formKey === null;
@@ -462,6 +467,28 @@ function setView(view) {
       if (hadFocus) $("step-title").focus();
     }
   }
+}
+
+// The engine's prompt may hold slots the page fills: {caller}, a partner's name, and {return_at},
+// the break's end in this reader's own local time (the server knows neither).
+function promptParts(v) {
+  const slots = v.prompt_slots || {};
+  return (v.prompt || "").split(/(\{caller\}|\{return_at\})/).filter((p) => p !== "").map((piece) => {
+    if (piece === "{caller}") return slots.caller ? bdi(names[slots.caller]) : "Your partner";
+    if (piece === "{return_at}") return slots.return_at ? localClock(slots.return_at) : "the agreed time";
+    return piece;
+  });
+}
+
+// "19:45", "00:10 tomorrow" or "07:30 on Tuesday", in the reader's locale and time zone.
+function localClock(iso) {
+  const t = new Date(Date.parse(trimIso(iso)));
+  const time = t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const today = new Date(serverNow());
+  const tomorrow = new Date(today.getFullYear(), today.getMonth(), today.getDate() + 1);
+  if (t.toDateString() === today.toDateString()) return time;
+  if (t.toDateString() === tomorrow.toDateString()) return `${time} tomorrow`;
+  return `${time} on ${t.toLocaleDateString([], { weekday: "long" })}`;
 }
 
 function renderSuggestions(v) {
@@ -478,6 +505,8 @@ function renderSafetyBar(v) {
   pause.disabled = Boolean(v.paused);
   pause.textContent = v.paused ? "Paused" : "Pause";
   $("pause-reason-box").hidden = Boolean(v.paused);
+  // One press, from any step, any waiting screen and a pause: nothing is asked first.
+  $("timeout-button").hidden = !v.can_timeout;
 }
 
 // Countdown from deadline_at and the server's clock, never the local clock alone.
@@ -511,6 +540,7 @@ function renderActions(v) {
       el("a", { href: config.home_url, text: "Back to practice" })));
     return;
   }
+  if (v.suggest_timeout) area.append(timeoutSuggestion());
   if (v.paused) {
     area.append(pausedPanel(v));
     return;
@@ -527,13 +557,18 @@ function renderActions(v) {
     }));
   }
   if (v.phase === "ready" && v.can_start) area.append(exerciseChooser(v));
-  if (v.phase === "exercise" && v.can_timeout && config.timeout_call) area.append(timeoutBox());
 }
 
 function pausedPanel(v) {
   const mine = v.ready && v.ready[me];
   const box = el("div", { class: "paused-panel" });
   if (v.pause_reason) box.append(el("p", { class: "muted" }, "Your private reason: ", bdi(v.pause_reason)));
+  if (v.pause_check && !mine) {
+    // The pause technique: name it, rate it, choose what next; every part optional.
+    box.append(el("h3", { text: "A moment for yourself" }),
+      el("p", { class: "muted", text: "If it helps: name what you feel, how strong it is, and what would help now. All of it is optional, and it stays private unless you choose to show it." }),
+      stepForm(v.pause_check, { kind: "pause_check", step: null, submit: "Save", idPrefix: `pc${v.step_id}`, id: "pause-check-form" }));
+  }
   if (!mine) {
     box.append(el("button", {
       type: "button", class: "button button-primary", id: "ready-button", text: "I'm ready to continue",
@@ -551,6 +586,7 @@ function pausedPanel(v) {
 function exerciseChooser(v) {
   const list = el("ul", { class: "exercise-choices" });
   for (const ex of v.exercises || []) {
+    if (ex.interrupts) continue; // the time-out has its own button, always in reach
     if (ex.options && ex.options.length) {
       // Exercises with a choice to make first (the greeting: morning or reunion) start from a form.
       list.append(el("li", {},
@@ -566,24 +602,67 @@ function exerciseChooser(v) {
     list.append(el("li", {},
       el("h3", { text: ex.title }),
       el("p", { text: ex.summary }),
+      ...(ex.demanding && v.suggest_timeout
+        // The choice is visible before pressing: this exercise asks a lot of a flooded body.
+        ? [el("p", { class: "muted", text: "Your last rating was high, and this exercise asks a lot. A time-out first may help." })]
+        : []),
       el("button", {
         type: "button", class: "button button-primary", "data-exercise": ex.key,
-        "aria-label": `Start: ${ex.title}`, text: "Start",
+        "aria-label": `Start: ${ex.title}`, text: ex.demanding && v.suggest_timeout ? "Start anyway" : "Start",
         onclick: (e) => {
           e.target.disabled = true;
-          act("start_exercise", null, { exercise: ex.key }, (ack) => handleAck(ack, null, e.target));
+          const data = { exercise: ex.key, ...(ex.demanding && v.suggest_timeout ? { start_anyway: true } : {}) };
+          act("start_exercise", null, data, (ack) => handleAck(ack, null, e.target));
         },
       })));
   }
   return el("div", { class: "chooser" }, list);
 }
 
-function timeoutBox() {
-  const details = el("details", { class: "timeout-box" }, el("summary", { text: "I need a time-out" }));
-  details.append(el("p", { class: "muted", text: "It's fine to stop and calm down. Name what you feel; nothing about your partner is asked." }),
-    stepForm(config.timeout_call, { kind: "timeout", step: null, submit: "Call a time-out", idPrefix: "to", id: "timeout-form" }));
-  return details;
+// Shown only to the partner whose own last rating was 7 or more (the view says so privately).
+function timeoutSuggestion() {
+  return el("div", { class: "suggest-timeout", id: "suggest-timeout", role: "note" },
+    el("p", { text: "Your last rating was high. A time-out can help your body settle before you go on." }),
+    el("button", { type: "button", class: "button button-secondary", text: "Take a time-out now", onclick: callTimeout }));
 }
+
+function callTimeout(e) {
+  const button = e && e.target;
+  if (button) button.disabled = true;
+  act("timeout", null, {}, (ack) => {
+    if (button) button.disabled = false;
+    if (ack.ok) announce("Your time-out has started.");
+    else status(ack.error.message);
+  });
+}
+
+// Breathing together: both screens count the same 4-in, 6-out phases from one server time.
+function breathingPhase(b, now) {
+  const elapsed = (now - Date.parse(trimIso(b.started_at))) / 1000;
+  if (elapsed < 0 || elapsed >= b.seconds) return null;
+  const cycle = b.inhale + b.exhale;
+  const into = elapsed % cycle;
+  return into < b.inhale
+    ? { phase: "in", left: Math.ceil(b.inhale - into) }
+    : { phase: "out", left: Math.ceil(cycle - into) };
+}
+
+function renderBreathing() {
+  const box = $("breathing");
+  const b = room.view && room.view.breathing;
+  const now = serverNow();
+  const p = b ? breathingPhase(b, now) : null;
+  if (!p) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  if (box.dataset.phase !== p.phase) box.dataset.phase = p.phase;
+  const words = p.phase === "in" ? "Breathe in" : "Breathe out";
+  if ($("breathing-phase").textContent !== words) $("breathing-phase").textContent = words;
+  $("breathing-count").textContent = String(p.left);
+}
+setInterval(renderBreathing, 100);
 
 // --------------------------------------------------------------------------- generic forms
 
@@ -614,6 +693,7 @@ function fieldBlock(field, prefix) {
       control = radioGroup(field, id, [["true", "Yes"], ["false", "No"]], "choices", hintNode, error);
       break;
     case "feeling":
+    case "need": // the same picker: suggested words, or one's own
       control = feelingPicker(field, id, hintNode, error);
       break;
     case "minutes":
@@ -638,6 +718,34 @@ function fieldBlock(field, prefix) {
           : el("input", { id, name: field.name, type: "text", maxlength: field.max_length, required: field.required, "aria-describedby": described, autocomplete: "off" }));
     }
   }
+  return field.hints && field.hints.length ? withGentleHints(field, id, control) : control;
+}
+
+// Gentle hints (view.input[].hints): shown under the field as the person types, read out politely;
+// never an error, sending stays allowed. The same rule as couples/exercises/inputs.hints_for:
+// any rule word or phrase appearing as whole words.
+function wordsOf(text) {
+  return (text || "").toLowerCase().replace(/\u2019/g, "'").match(/[\p{L}\p{N}]+(?:'[\p{L}\p{N}]+)*/gu) || [];
+}
+
+function hintsFor(field, text) {
+  const said = wordsOf(text);
+  return field.hints.filter((rule) => rule.words.some((phrase) => {
+    const want = wordsOf(phrase);
+    return want.length > 0 && said.some((_, i) => want.every((w, j) => said[i + j] === w));
+  })).map((rule) => rule.hint);
+}
+
+function withGentleHints(field, id, control) {
+  const live = el("p", { class: "hint hint-gentle", id: `${id}-gentle`, "aria-live": "polite" });
+  const update = (e) => {
+    if (typeof e.target.value !== "string") return;
+    const text = hintsFor(field, e.target.value).join(" ");
+    if (live.textContent !== text) live.textContent = text;
+  };
+  control.addEventListener("input", update);
+  control.addEventListener("change", update);
+  control.append(live);
   return control;
 }
 
@@ -649,7 +757,8 @@ function radioGroup(field, id, options, style, hintNode, error) {
   options.forEach(([value, label], i) => {
     const optionId = `${id}-${i}`;
     row.append(el("div", { class: "radio" },
-      el("input", { type: "radio", id: optionId, name: field.name, value, required: field.required && i === 0 }),
+      el("input", { type: "radio", id: optionId, name: field.name, value, required: field.required && i === 0,
+        checked: field.default !== undefined && String(field.default) === value }),
       el("label", { for: optionId, text: label })));
   });
   set.append(row);
@@ -672,11 +781,11 @@ function feelingPicker(field, id, hintNode, error) {
 }
 
 function readField(form, field) {
-  if (field.kind === "feeling") {
+  if (field.kind === "feeling" || field.kind === "need") {
     const own = form.querySelector(`[data-own="${field.name}"]`).value.trim();
     if (own) return own;
   }
-  if (["rating", "choice", "bool", "feeling"].includes(field.kind)) {
+  if (["rating", "choice", "bool", "feeling", "need"].includes(field.kind)) {
     const checked = form.querySelector(`input[name="${field.name}"]:checked`);
     if (!checked) return undefined;
     if (field.kind === "rating") return Number(checked.value);
@@ -775,13 +884,16 @@ function handleAck(ack, formParts, button) {
 // --------------------------------------------------------------------------- pause and end
 
 if (!observer) {
+  $("timeout-button").addEventListener("click", callTimeout);
   $("pause-button").addEventListener("click", () => {
     const reasonBox = $("pause-reason");
     const reason = reasonBox.value.trim();
+    const flag = $("pause-for-therapist");
     $("pause-button").disabled = true;
-    act("pause", null, reason ? { reason } : {}, (ack) => {
+    act("pause", null, reason ? { reason, for_therapist: Boolean(flag && flag.checked) } : {}, (ack) => {
       if (ack.ok) {
         reasonBox.value = "";
+        if (flag) flag.checked = false;
         $("pause-reason-box").open = false;
         announce("The session is paused.");
       } else {

@@ -57,7 +57,7 @@ export function vocabulary(table, { viewer, names, steps = {}, measures = {} }) 
     const order = [...info.order.filter((n) => n in given), ...Object.keys(given).filter((n) => !info.order.includes(n)).sort()];
     for (const name of order) {
       const value = given[name];
-      if (blank(value)) continue;
+      if (blank(value) || (table.hidden || []).includes(name)) continue;
       const label = info.labels[name] || capitalize(name.replace(/_/g, " "));
       const kind = info.kinds[name];
       if (kind === "rating") {

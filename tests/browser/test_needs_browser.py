@@ -1,4 +1,5 @@
-"""A needs request: statement, a clarified mirror, an alternative accepted, a follow-up date."""
+"""A needs request: the four parts with their gentle hints, a clarified mirror and "there's more",
+the validation, an alternative accepted, a follow-up date."""
 from playwright.sync_api import expect
 
 from browser_kit import (answer, at_step, check_page, connected, enter_room, in_days, observe,
@@ -46,20 +47,42 @@ def test_needs_request_with_a_clarification_and_an_alternative(people):
         steps.append(title)
         answer(page, **fields)
 
-    at_step(a, "Your request")
-    check_page(a, "room-needs-statement")
-    step("Your request", a, observation="You worked late three evenings this week",
-         feeling="lonely", need="time together", request="Could we keep Thursday evening for us?")
-    step("Mirror", b, mirror="You felt lonely with my late evenings and want Thursday for us")
+    def gentle(page, name):
+        return page.locator(f'#step-form [data-field="{name}"] .hint-gentle')
+
+    step("What happened", a, observation="You worked late three evenings this week")
+    # A judgement as a feeling: a hint appears as Kim types, read out politely, never an error.
+    at_step(a, "How I felt")
+    a.locator('#step-form [data-own="feeling"]').fill("ignored")
+    expect(gentle(a, "feeling")).to_contain_text("says what your partner did")
+    expect(gentle(a, "feeling")).to_have_attribute("aria-live", "polite")
+    assert a.locator("#step-form .field-error").count() == 0
+    check_page(a, "room-needs-feeling-hint")
+    a.locator('#step-form [data-own="feeling"]').fill("")
+    step("How I felt", a, feeling="lonely")
+    step("What I need", a, need="closeness")  # from the needs list
+    at_step(a, "My request")
+    demand = "You have to keep Thursday evening for us"
+    a.locator('#step-form [name="request"]').fill(demand)
+    expect(gentle(a, "request")).to_contain_text("may sound like a demand")
+    a.locator('#step-form [name="request"]').fill("Could we keep Thursday evening for us?")
+    expect(gentle(a, "request")).to_have_text("")
+    step("My request", a, request="Could we keep Thursday evening for us?")
+    heard = {"feeling": "lonely", "need": "companionship"}
+    step("Mirror", b, mirror="You felt lonely with my late evenings and want Thursday for us", **heard)
     step("Did I get it?", a, verdict="clarify", clarification="It is about feeling close, not about blame")
 
     # Kim reloads before checking the second mirror, and carries on.
-    step("Mirror", b, mirror="You miss feeling close, and Thursday evening would help")
+    step("Mirror", b, mirror="You miss feeling close, and Thursday evening would help", **heard)
     a.reload()
     connected(a)
     at_step(a, "Did I get it?")
     timeline(a).to_contain_text("It is about feeling close, not about blame")
+    step("Did I get it?", a, verdict="more", clarification="And I'd like us to cook together")
+    step("Mirror", b, mirror="Thursday evening, cooking together, feeling close", **heard)
     step("Did I get it?", a, verdict="accurate")
+    step("It makes sense", b, makes_sense="It makes sense that you feel lonely, because I was never home",
+         imagine="I imagine you feel far from me")
     step("Answer", b, answer="alternative", alternative="Wednesday works better; I can keep it free")
     check_page(a, "room-needs-alternative")
     step("The alternative", a, response="accept")
@@ -80,4 +103,4 @@ def test_needs_request_with_a_clarification_and_an_alternative(people):
     lee.page.get_by_role("link", name="Progress across sessions").nth(2).click()
     expect(lee.page.get_by_role("heading", name="Kim and Lou: progress")).to_be_visible()
     check_page(lee.page, "therapist-couple-progress")
-    assert steps[0] == "Your request"
+    assert steps[:4] == ["What happened", "How I felt", "What I need", "My request"]

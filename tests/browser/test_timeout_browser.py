@@ -1,102 +1,124 @@
-"""A time-out called in the middle of the greeting: the break's countdown, a pause, the return."""
+"""The time-out as a flooded partner on a phone meets it: one press from any step, the break's
+return time in words, breathing together in step, a partner who does not come back."""
 import re
 
 from playwright.sync_api import expect
 
 from browser_kit import answer, at_step, check_page, enter_room, observe, read_only, timeline
 
+PHONE = {"width": 375, "height": 800}
+BACK_AT = re.compile(r"Ria is taking a break to calm down and will be back at "
+                     r"\d{1,2}:\d\d( [AP]M)?( tomorrow)?\. This is a pause, not leaving\.")
 
-def test_timeout_from_the_greeting_with_a_pause_and_the_break_falling_due(people, server):
+# Records, in the page, the wall-clock time of every change of the breathing phase.
+WATCH_PHASES = """() => {
+  window.__phases = [];
+  const box = document.getElementById('breathing');
+  new MutationObserver(() => {
+    const now = box.dataset.phase || '';
+    const last = window.__phases[window.__phases.length - 1];
+    if (!last || last[0] !== now) window.__phases.push([now, Date.now()]);
+  })
+    .observe(box, {attributes: true, attributeFilter: ['data-phase']});
+}"""
+
+
+def one_press_away(page):
+    """The time-out button is on screen, without scrolling, on a phone."""
+    button = page.get_by_role("button", name="Time-out", exact=True)
+    expect(button).to_be_visible()
+    expect(button).to_be_in_viewport()
+
+
+def test_a_flooded_partner_on_a_phone_takes_a_time_out_in_one_press(people, server):
     jo, ria, lee = people(1)
     a, b = enter_room(jo), enter_room(ria)
+    b.set_viewport_size(PHONE)
     t = observe(lee, ("Jo", "Ria"))
     answer(a, safe=True)
     answer(b, safe=True)
-    at_step(a, "Choose an exercise")
+    at_step(b, "Choose an exercise")
+    one_press_away(b)
     a.get_by_role("button", name="Start: Greeting ritual").click()
     at_step(b, "Check-in")
-    answer(a, suds=6, connected=3)
-    answer(b, suds=7, connected=2)
+    one_press_away(b)
+    answer(a, suds=5, connected=4)
+    answer(b, suds=8, connected=2)
+    # Only Ria is told, privately, that her rating was high; Jo and the therapist's page are not.
     at_step(b, "Who goes first")
-    answer(b, first="partner")
-    at_step(a, "Greeting")
+    expect(b.locator("#suggest-timeout")).to_be_visible()
+    assert a.locator("#suggest-timeout").count() == 0
+    answer(a, first="me")
+    at_step(b, "Greeting")
+    expect(b.locator("#turn")).to_have_text("Jo's turn.")
+    one_press_away(b)  # a waiting screen
 
-    # Ria feels flooded and calls a time-out from the middle of the greeting.
-    b.get_by_text("I need a time-out").click()
-    check_page(b, "room-timeout-call")
-    answer(b, form="#timeout-form", feeling="overwhelmed", arousal=8)
-    at_step(a, "Acknowledge the time-out")
-    expect(a.locator("#turn")).to_have_text("Your turn.")
-    at_step(t, "Acknowledge the time-out")
-    read_only(t)
-    answer(a, feeling="on edge", arousal=6)
-
-    at_step(a, "Agree when to come back")
-    answer(a, minutes=20)
-    answer(b, minutes=25)
+    # One press, nothing asked: the break starts for both at once; Jo does nothing.
+    b.get_by_role("button", name="Time-out", exact=True).click()
     for page in (a, b, t):
         at_step(page, "Break")
-        expect(page.locator("#countdown-time")).to_have_text(re.compile(r"^2[45]:\d\d$"))
-    expect(a.locator("#suggestions")).to_contain_text("Breathe slowly")
-    check_page(a, "room-break-countdown")
-    answer(a, activity="A walk round the block")
-    timeline(b).to_contain_text("A walk round the block")
+        expect(page.locator("#countdown-time")).to_have_text(re.compile(r"^(20:00|19:\d\d)$"))
+    expect(a.locator("#prompt")).to_have_text(BACK_AT)
+    expect(b.locator("#prompt")).to_contain_text("Your break has started")
+    expect(b.locator("#suggestions")).to_contain_text("Go somewhere separate")
+    expect(b.locator("#suggestions")).to_contain_text("Try not to rehearse the argument")
+    expect(b.locator("#suggestions")).to_contain_text("Breathe slowly")
+    read_only(t)
+    check_page(b, "room-timeout-break-phone")
+    check_page(a, "room-timeout-break-partner")
 
-    # A pause, with a private reason only Ria and the therapist see; both must be ready to go on.
-    b.locator("#pause-reason-box summary").click()
-    b.get_by_label("Reason, seen only by you and your therapist").fill("I need some water")
+    # During the break Ria pauses, names it privately, and they breathe together in step.
     b.get_by_role("button", name="Pause").click()
+    at_step(a, "Paused")
     for page in (a, b):
-        at_step(page, "Paused")
-    expect(a.locator("#turn")).to_have_text("Ria paused the session.")
-    expect(b.locator("#action-area")).to_contain_text("I need some water")
-    timeline(t).to_contain_text("I need some water")
-    check_page(a, "room-paused")
-    assert "I need some water" not in a.locator("#room").inner_text()
-    b.get_by_role("button", name="I'm ready to continue").click()
-    expect(b.locator("#action-area")).to_contain_text("Waiting for Jo to be ready too")
-    a.get_by_role("button", name="I'm ready to continue").click()
-    at_step(a, "Break")
-
-    server.set_clock(25 * 60 + 2)  # the sweeper fires the due timer; no sleeping for minutes
+        page.evaluate(WATCH_PHASES)
+    answer(b, form="#pause-check-form", feeling="wobbly", rating=8, next="breathe")
     for page in (a, b, t):
+        expect(page.locator("#breathing")).to_be_visible()
+    a.wait_for_timeout(11_000)  # one full cycle and more: 4 s in, 6 s out
+    seen = [page.evaluate("() => window.__phases") for page in (a, b)]
+    changes = [[(p, at) for p, at in s if p] for s in seen]
+    assert len(changes[0]) >= 3 and len(changes[1]) >= 3, changes
+    for (pa, ta), (pb, tb) in zip(changes[0][1:], changes[1][1:]):  # the first is each start
+        assert pa == pb and abs(ta - tb) <= 200, changes
+    timeline(a).not_to_contain_text("wobbly")
+    assert "wobbly" not in a.locator("#room").inner_text()
+    timeline(t).to_contain_text("wobbly")
+    b.get_by_role("button", name="I'm ready to continue").click()
+    a.get_by_role("button", name="I'm ready to continue").click()
+    at_step(b, "Break")
+
+    # At the return time Jo comes back; Ria does not. 15 minutes later Jo is told kindly.
+    server.set_clock(20 * 60 + 2)
+    for page in (a, b):
         at_step(page, "Coming back")
-    answer(a, arousal=3, ready=True)
-    answer(b, arousal=4, ready=True)
+    answer(a, ready=True)
+    server.set_clock(35 * 60 + 4)
+    at_step(a, "Waiting to come back")
+    expect(a.locator("#prompt")).to_contain_text("has not come back yet")
+    timeline(t).to_contain_text("Ria had not come back 15 minutes after the agreed time.")
+    check_page(a, "room-timeout-not-back")
+    answer(a, choice="wait")
+    at_step(b, "Coming back")
+    answer(b, ready=True, arousal=3)
     at_step(a, "Choose the next step")
     answer(a, choice="resume")
     answer(b, choice="resume")
-
     at_step(b, "My part")
-    answer(b, part="I raised my voice", differently="I will ask for a break sooner")
-    at_step(a, "My part")
-    answer(a, part="I kept pushing the point", differently="I will slow down")
-    at_step(b, "Gentle restart")
-    answer(b, feel="worried", about="money this month", need="to plan it together")
-    at_step(a, "I hear you")
-    answer(a, acknowledgement="You're worried about money and want us to plan together")
-    at_step(a, "Check-out")
-    answer(a, suds=2)
-    answer(b, suds=3)
 
-    # Back to the greeting where it was interrupted.
-    for page in (a, b, t):
-        at_step(page, "Greeting")
-    timeline(t).to_contain_text("Back to the exercise")
-    expect(t.locator("#live-table tbody tr")).to_have_count(10)
-    b.get_by_role("button", name="End session").click()
-    b.get_by_role("button", name="Yes, end the session").click()
-    at_step(a, "The session has ended")
-
-    lee.page.goto("/therapist")
-    lee.page.get_by_role("link", name=re.compile(r"^Transcript of .*\(Jo and Ria\)")).first.click()
-    expect(lee.page.get_by_role("heading", name="Time-out to calm down")).to_be_visible()
-    lee.page.get_by_label("New note").fill("Ria flooded quickly; both came back calmer.")
-    lee.page.get_by_role("button", name="Save note").click()
-    expect(lee.page.locator("#notes")).to_contain_text("Ria flooded quickly")
-    check_page(lee.page, "transcript-therapist")
-    ria.page.goto(lee.page.url.replace(server.url, ""))
-    expect(ria.page.get_by_role("heading", name="Time-out to calm down")).to_be_visible()
-    assert ria.page.locator("#notes").count() == 0
-    assert "Ria flooded quickly" not in ria.page.content()
+    # The therapist sees what asks for attention, and clears it; Ria's partner never sees it.
+    desk = lee.new_page()
+    desk.goto("/therapist")
+    desk.get_by_role("link", name=re.compile(r"unread safety signals? from Jo and Ria")).click()
+    signals = desk.locator("#signals")
+    expect(signals).to_contain_text("Ria did not come back from a time-out")
+    expect(signals).to_contain_text("Ria rated their distress 8 of 10")
+    check_page(desk, "therapist-safety-signals")
+    before = signals.get_by_role("button", name=re.compile("^Mark as read")).count()
+    signals.locator("li", has_text="did not come back").get_by_role(
+        "button", name=re.compile("^Mark as read")).click()
+    expect(signals.get_by_role("button", name=re.compile("^Mark as read"))).to_have_count(before - 1)
+    expect(signals.locator(".signal-list").first).not_to_contain_text("did not come back")
+    jo.page.goto("/practice")
+    assert "did not come back" not in jo.page.content()
     server.set_clock(0)

@@ -188,7 +188,7 @@ class LiveEqualsReloaded(RuleBasedStateMachine):
 
     @rule(who=st.sampled_from(list(ROLES)), kind=st.sampled_from(  # "end" is left to valid_move
         ["safety", "start_exercise", "submit", "pause", "ready", "timeout"]),
-        step=st.sampled_from([None, "greet", "mirror", "break", "suds_before", "statement", "no_such"]),
+        step=st.sampled_from([None, "greet", "mirror", "break", "suds_before", "observation", "no_such"]),
         data=PAYLOADS)
     def random_action(self, who, kind, step, data):
         if who not in self.clients:

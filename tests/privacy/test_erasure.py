@@ -34,6 +34,9 @@ CANARIES = {
     "pause_then_resumed": "zqcanary-pause-resumed",  # a private pause reason, resumed from
     "end_reason": "zqcanary-end-reason",             # a private reason for ending
     "pause_at_deletion": "zqcanary-pause-open",      # a private reason still in the state when deleting
+    "checkin_kept": "zqcanarycheckin",               # a check-in feeling she chose not to show
+    "break_note": "zqcanary-break-note",             # a private note during a time-out's break
+    "pause_feeling": "zqcanarypausefeel",            # the pause technique's feeling word
 }
 KEPT = "zqkept-bobs-own-reason"  # Bob's private reason: his, so it stays
 
@@ -64,10 +67,10 @@ def _found_in_rows(words) -> set:
     return found
 
 
-def _act(app, user_id, public_id, seat, kind, data=None):
+def _act(app, user_id, public_id, seat, kind, data=None, step=None):
     with app.app_context():
         session = db.session.scalar(select(PracticeSession).where(PracticeSession.public_id == public_id))
-        out = turns.apply(user_id, session.id, seat, None, kind, None, data or {})
+        out = turns.apply(user_id, session.id, seat, None, kind, step, data or {})
         assert out.ack["ok"], out.ack
         db.session.remove()
 
@@ -126,7 +129,15 @@ def test_deleting_a_partner_leaves_no_private_word_anywhere_in_the_database(app,
         third = _start(as_alice)
         _act(app, alice.id, third, "a", "safety", {"safe": True})
         _act(app, bob.id, third, "b", "safety", {"safe": True})
+        # Private answers kept in the state too: an unshared check-in (Bob has not answered, so
+        # it waits among the step's answers), a break's note in the running time-out's data.
+        _act(app, alice.id, third, "a", "start_exercise", {"exercise": "greeting"})
+        _act(app, alice.id, third, "a", "submit", {"suds": 8, "connected": 2, "share": False,
+                                                   "feeling": CANARIES["checkin_kept"]}, step="suds_before")
+        _act(app, alice.id, third, "a", "timeout", {"activity": CANARIES["break_note"]})
         _act(app, alice.id, third, "a", "pause", {"reason": CANARIES["pause_at_deletion"]})
+        _act(app, alice.id, third, "a", "pause_check", {"feeling": CANARIES["pause_feeling"], "rating": 8})
+        assert _state(app, third)["flooded"]["a"] is True
         assert _state(app, third)["paused"]["reason"] == CANARIES["pause_at_deletion"]
 
     assert _found(app, [*CANARIES.values(), KEPT]) == {*CANARIES.values(), KEPT}  # the search works
@@ -139,6 +150,8 @@ def test_deleting_a_partner_leaves_no_private_word_anywhere_in_the_database(app,
     for public_id in filter(None, (first, second, third)):  # her safety answers, gone from the state
         assert _state(app, public_id)["safety"]["a"] is None
         assert _state(app, public_id)["safety"]["b"] is True
+    if third:
+        assert not _state(app, third)["flooded"]["a"]  # derived from her private ratings
     if not POSTGRES:
         with app.app_context():
             path = Path(db.engine.url.database)

@@ -3,9 +3,12 @@ the transcript page's entries and the live room's timeline say the same thing, e
 for each viewer.
 
 Sessions are played through the service so that their logs hold every event type the engine
-emits (greeting, needs with an agreement, a refusal and a swap, a time-out called mid-exercise
-with a break, an extension and timers firing, a pause with a private reason, the safety answers,
-a session on hold, a rescheduled end). Each viewer's log is then rendered three ways:
+emits (greeting, needs with "there's more", an agreement, a refusal mirrored back and a swap, a
+time-out called mid-exercise with a break, a longer break asked for, a flooding rating, an
+extension and timers firing, a pause with a private reason and the pause technique's breathing,
+the safety answers, a session on hold, a rescheduled end, a time-out taken from a pause whose
+caller never came back). Each
+viewer's log is then rendered three ways:
 
 - the API transcript (`GET /api/v1/sessions/<id>/transcript`): one `line` per event;
 - the transcript page (`GET /sessions/<id>/transcript`): its entries, read back from the HTML
@@ -70,21 +73,29 @@ def full_session(room, clock):
     play(room, ("alice", {"suds": 4, "connected": 5}), ("bob", {"suds": 3, "connected": 6}),
          ("alice", {"first": "partner"}),
          ("bob", {"greeting": "Morning, love"}), ("alice", {"greeting": "Morning to you"}),
-         ("bob", {"day": "A long meeting"}), ("alice", {"day": "The dentist"}),
-         ("bob", {"appreciation": "You made coffee"}), ("alice", {"appreciation": "You waited for me"}),
+         ("bob", {"day": "A long meeting"}), ("alice", {"way": "ask", "words": "About what?"}),
+         ("bob", {"reply": "The budget"}), ("alice", {"day": "The dentist"}),
+         ("bob", {"way": "reflect", "words": "Not your favourite"}),
+         ("bob", {"appreciation": "You made coffee"}), ("alice", {"thanks": "Thank you"}),
+         ("alice", {"appreciation": "You waited for me"}), ("bob", {"thanks": "Any time"}),
+         ("alice", {"decision": "save", "when": "Mornings", "what": WATER, "gesture": "A long hug"}),
+         ("bob", {"agree": "keep"}),
          ("alice", {"suds": 2, "connected": 8}), ("bob", {"suds": 2, "connected": 8}))
     room.ok("alice", "start_exercise", {"exercise": "needs"})
     play(room, ("alice", {"suds": 5, "feeling": "tense"}), ("bob", {"suds": 4}),
          ("alice", {"first": "me"}),
-         ("alice", {"observation": "The dishes stayed out", "feeling": "tired", "need": "rest",
-                    "request": "Wash up on Tuesdays"}),
-         ("bob", {"mirror": "You want help on Tuesdays"}),
-         ("alice", {"verdict": "accurate"}))
+         ("alice", {"observation": "The dishes stayed out"}), ("alice", {"feeling": "tired"}),
+         ("alice", {"need": "rest"}), ("alice", {"request": "Wash up on Tuesdays"}),
+         ("bob", {"mirror": "You want help", "feeling": "tired", "need": "rest"}),
+         ("alice", {"verdict": "more", "clarification": "On Tuesdays"}),
+         ("bob", {"mirror": "You want help on Tuesdays", "feeling": "tired", "need": "rest"}),
+         ("alice", {"verdict": "accurate"}),
+         ("bob", {"makes_sense": "It makes sense that you're tired, because Tuesdays are long",
+                  "imagine": "I imagine you feel worn out"}))
     assert room.step() == "answer"
-    room.ok("alice", "timeout", {"feeling": "angry", "arousal": 8})
-    play(room, ("bob", {"feeling": "sad", "arousal": 6}),
-         ("alice", {"minutes": 20}), ("bob", {"minutes": 30}))
-    room.ok("alice", "submit", {"activity": "A walk round the block"}, step="break")
+    room.ok("alice", "timeout", {"feeling": "angry", "arousal": 8})  # the break starts at once
+    play(room, ("bob", {"feeling": "sad", "arousal": 6, "minutes": 30}))  # private; a longer break
+    room.ok("alice", "submit", {"activity": "A walk round the block", "share": True}, step="break")
     fire(room, clock, 31)
     play(room, ("alice", {"arousal": 3, "ready": True}),
          ("bob", {"arousal": 5, "ready": False, "extend_minutes": 15}))
@@ -102,14 +113,17 @@ def full_session(room, clock):
          ("alice", {"response": "accept"}),
          ("alice", {"follow_up_date": "2026-03-10"}),
          ("alice", {"choice": "swap"}),
-         ("bob", {"observation": "We rushed dinner", "feeling": "hurried", "need": "calm",
-                  "request": "Eat at the table"}),
-         ("alice", {"mirror": "You want calm dinners"}),
+         ("bob", {"observation": "We rushed dinner"}), ("bob", {"feeling": "hurried"}),
+         ("bob", {"need": "calm"}), ("bob", {"request": "Eat at the table"}),
+         ("alice", {"mirror": "You want calm dinners", "feeling": "hurried", "need": "calm"}),
          ("bob", {"verdict": "accurate"}),
+         ("alice", {"makes_sense": "It makes sense, because we rush", "imagine": "I imagine you feel hurried"}),
          ("alice", {"answer": "no", "reason": "Not this week, I work late"}),
+         ("bob", {"heard": "You can't because you work late this week"}),
          ("bob", {}),
          ("alice", {"suds": 2}), ("bob", {"suds": 3}))
     room.ok("bob", "pause", {"reason": WATER})
+    room.ok("bob", "pause_check", {"feeling": "thirsty", "rating": 4, "next": "breathe", "share": True})
     room.ok("alice", "ready")
     room.ok("bob", "ready")
     room.ok("alice", "end", {"reason": "We said enough for today"})
@@ -128,8 +142,7 @@ def rescheduled_session(room, clock):
     room.ok("bob", "start_exercise", {"exercise": "greeting"})
     play(room, ("alice", {"suds": 6, "connected": 3}), ("bob", {"suds": 5, "connected": 4}))
     room.ok("bob", "timeout", {"feeling": "hurt", "arousal": 7})
-    play(room, ("alice", {"feeling": "tense", "arousal": 6}),
-         ("alice", {"minutes": 20}), ("bob", {"minutes": 20}))
+    play(room, ("alice", {"feeling": "tense", "arousal": 6}))
     fire(room, clock, 21)
     play(room, ("alice", {"arousal": 4, "ready": True}), ("bob", {"arousal": 4, "ready": True}),
          ("alice", {"choice": "reschedule"}), ("bob", {"choice": "resume"}),
@@ -138,7 +151,42 @@ def rescheduled_session(room, clock):
     assert room.row().ended_at is not None
 
 
-SESSIONS = {"full": full_session, "held": held_session, "rescheduled": rescheduled_session}
+def missed_session(room, clock):
+    """Alice rates her distress high in a pause, then starts a needs request anyway; she pauses
+    it, and Bob's pause check turns the pause into a time-out; Alice comes back, Bob does not:
+    she keeps waiting, then nobody chooses, and the session is set aside for another day."""
+    room.safe()
+    room.ok("alice", "pause")
+    room.ok("alice", "pause_check", {"rating": 9, "next": "carry_on"})
+    room.ok("bob", "ready")
+    assert room.act("alice", "start_exercise", {"exercise": "needs"}).ack["error"]["code"] == "distress_gate"
+    room.ok("alice", "start_exercise", {"exercise": "needs", "start_anyway": True})
+    room.ok("alice", "pause", {"reason": "Too loud", "for_therapist": True})
+    room.ok("bob", "pause_check", {"rating": 8, "next": "timeout"})
+    fire(room, clock, 20)
+    room.submit("alice", {"ready": True, "arousal": 3})
+    fire(room, clock, 15)
+    assert room.step() == "not_back"
+    room.submit("alice", {"choice": "wait"})
+    fire(room, clock, 15)
+    assert room.step() == "not_back"
+    fire(room, clock, 60)
+    assert room.row().ended_at is not None
+
+
+def therapist_hold_session(room, clock):
+    """Their therapist puts joint practice on hold mid-greeting (it is set aside), then opens it
+    again; Bob ends the session."""
+    from couples.room import holds
+    room.safe()
+    room.ok("alice", "start_exercise", {"exercise": "greeting"})
+    holds.hold(db.session.get(User, room.world.theo), room.world.couple_id)
+    holds.release(db.session.get(User, room.world.theo), room.world.couple_id)
+    room.ok("bob", "end")
+
+
+SESSIONS = {"full": full_session, "held": held_session, "rescheduled": rescheduled_session,
+            "missed": missed_session, "therapist_hold": therapist_hold_session}
 
 
 # --------------------------------------------------------------------------- the three renderings
@@ -323,13 +371,26 @@ def test_the_api_the_transcript_page_and_the_live_room_say_the_same(app, world, 
     # Every sentence of the table was said at least once, and no event went without one.
     assert seen == set(vocabulary.SENTENCES)
     for kind, line in [("session_ended", "The session ended, to continue another time."),
+                       ("session_ended", "The session was set aside, to continue another day."),
+                       ("return_missed", f"{BOB} had not come back 15 minutes after the agreed time."),
+                       ("pause_ended", f"{BOB} turned the pause into a time-out."),
+                       ("started_anyway", "Alice chose to start anyway, after a high distress rating."),
+                       ("pause_checked", f"{BOB} took a moment in the pause. Strength: 8 of 10. Next: a time-out."),
+                       ("distress_flagged", f"{BOB} rated their distress 8 of 10."),
+                       ("timer_started", "Up to 60 minutes to choose whether to wait."),
+                       ("timer_started", "Up to 15 more minutes to come back."),
+                       ("timer_fired", "The time was up."),
                        ("session_ended", "Alice ended the session."),
                        ("safety_answered", "You said it does not feel safe right now."),
                        ("safety_answered", "You said it feels safe."),
                        ("safety_concern", "Alice said it does not feel safe right now."),
                        ("safety_checked", f"{BOB} said it feels safe."),
                        ("next_step_chosen", "Next step chosen: another time."),
-                       ("exercise_abandoned", "The earlier exercise was set aside.")]:
+                       ("exercise_abandoned", "The earlier exercise was set aside."),
+                       ("exercise_abandoned", "The exercise was set aside for now."),
+                       ("practice_held", "Your therapist paused joint practice for now."),
+                       ("practice_held", "Joint practice was put on hold."),
+                       ("practice_released", "Your therapist opened joint practice again.")]:
         assert (kind, line) in variants, (kind, line)
 
 
@@ -346,7 +407,9 @@ def check_full_wording(viewer, by_type, page, events):
     assert by_type["roles_swapped"] == [f"Roles swapped: {BOB} became the speaker."]
     assert by_type["exercise_interrupted"] == ["Alice called a time-out."]
     assert by_type["return_time_agreed"] == ["Agreed break: 30 minutes."]
-    assert by_type["timer_started"] == ["Break of 30 minutes started.", "Break of 15 minutes started."]
+    assert by_type["timer_started"] == ["Break of 20 minutes started.", "Up to 15 minutes to come back.",
+                                        "Break of 15 minutes started.", "Up to 15 minutes to come back."]
+    assert by_type["timer_changed"] == ["The time to come back changed: 30 minutes in all."]
     assert by_type["timer_fired"] == ["The agreed break time was reached."] * 2
     assert by_type["break_extended"] == ["The break was extended by 15 minutes."]
     assert by_type["next_step_chosen"] == ["Next step chosen: carry on."]
@@ -355,13 +418,23 @@ def check_full_wording(viewer, by_type, page, events):
                                         "The request was declined kindly."]
     assert by_type["exercise_completed"] == ["Exercise completed."] * 3
     assert by_type["paused"] == [f"{BOB} paused the session."]
+    assert by_type["pause_checked"] == [f"{BOB} took a moment in the pause. Feeling: thirsty. "
+                                        "Strength: 4 of 10. Next: breathe together."]
+    assert by_type["breathing_started"] == [f"{BOB} started two minutes of breathing together."]
     assert by_type["partner_ready"] == ["Alice was ready to continue.", f"{BOB} was ready to continue."]
     assert by_type["session_ended"] == ["Alice ended the session."]
-    assert by_type["step_logged"] == ["Alice (Break): What you did (optional): A walk round the block"]
+    # A break log and a return check are private unless shared; a check-in is shared.
+    alices = "Alice (Break): What I feel (optional): angry; Stirred up: 8"
+    bobs = (f"{BOB} (Break): What I feel (optional): sad; I need a longer break: minutes in all "
+            "(optional): 30 minutes; Stirred up: 6")
+    shared = "Alice (Break): What helped (optional): A walk round the block"
+    assert by_type["step_logged"] == {"a": [alices, shared], "b": [bobs, shared],
+                                      "therapist": [alices, bobs, shared]}[viewer]
+    came_back = (f"{BOB} (Coming back): I'm ready to come back: No; If not yet: how many more minutes: "
+                 "15 minutes; Stirred up: 5")
+    assert (came_back in by_type["step_submitted"]) == (viewer != "a")
+    assert ("Alice rated their distress 8 of 10." in by_type.get("distress_flagged", [])) == (viewer != "b")
     assert "Alice (Who goes first): Who goes first: My partner goes first" in by_type["step_submitted"]
-    assert f"{BOB} (Agree when to come back): Minutes of break: 30 minutes" in by_type["step_submitted"]
-    assert (f"{BOB} (Coming back): I'm ready to come back: No; If not yet: how many more minutes: 15 minutes; "
-            "Stirred up: 5") in by_type["step_submitted"]
     assert "Alice (Check-in): One feeling word (optional): tense; Distress: 5" in by_type["step_submitted"]
     assert f"{BOB} (Follow-up)." in by_type["step_submitted"]
     # Private words reach only their author and the therapist, isolated like every name.
@@ -376,6 +449,16 @@ def check_full_wording(viewer, by_type, page, events):
         assert page[seq["pause_reason"]]["sentence"] == [("text", "Private reason for the pause: "), ("bdi", WATER)]
     assert page[seq["paused"]]["sentence"] == [("bdi", BOB), ("text", " paused the session.")]
     assert page[seq["needs_outcome"]]["sentence"][1] == ("bdi", "Wednesdays work better")
+    # The saved ritual: names and the couple's own words isolated; the gesture only when given.
+    assert by_type["ritual_saved"] == [f"Alice wrote down a greeting ritual and {BOB} agreed to keep it. "
+                                       f"When: Mornings. What: {WATER}. Gesture: A long hug."]
+    assert page[seq["ritual_saved"]]["sentence"] == [
+        ("bdi", "Alice"), ("text", " wrote down a greeting ritual and "), ("bdi", BOB),
+        ("text", " agreed to keep it. When: "), ("bdi", "Mornings"), ("text", ". What: "), ("bdi", WATER),
+        ("text", ". Gesture: "), ("bdi", "A long hug"), ("text", ".")]
+    assert "Alice (Receiving it): Thank you, in my words: Thank you" in by_type["step_submitted"]
+    assert "Alice (Turning toward): How I turn toward it: Ask one question about it; My question or " \
+           "reflection: About what?" in by_type["step_submitted"]
 
 
 def test_the_room_page_carries_the_vocabulary(app, world, clock):

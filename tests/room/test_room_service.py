@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from couples.accounts import service as accounts
 from couples.errors import DomainError
 from couples.models import Connection
+from couples.exercises import engine
 from couples.privacy import audit
 from couples.review import progress, transcripts
 from couples.room import clock as room_clock, entering, log, presence, sessions, store, turns
@@ -28,8 +29,11 @@ def greeting_to_end(room, before=({"suds": 3, "connected": 6}, {"suds": 2, "conn
     room.submit("bob", before[1])
     room.submit("alice", {"first": "me"})
     for who, data in (("alice", {"greeting": "Hi love"}), ("bob", {"greeting": "Hello you"}),
-                      ("alice", {"day": "Busy"}), ("bob", {"day": "Calm"}),
-                      ("alice", {"appreciation": "Your patience"}), ("bob", {"appreciation": "Your laugh"})):
+                      ("alice", {"day": "Busy"}), ("bob", {"way": "reflect", "words": "A full day"}),
+                      ("bob", {"day": "Calm"}), ("alice", {"way": "reflect", "words": "Restful"}),
+                      ("alice", {"appreciation": "Your patience"}), ("bob", {"thanks": "Thank you"}),
+                      ("bob", {"appreciation": "Your laugh"}), ("alice", {"thanks": "Thanks"}),
+                      ("alice", {"decision": "skip"})):
         room.submit(who, data)
     room.submit("alice", after[0])
     return room.submit("bob", after[1])
@@ -211,12 +215,12 @@ def test_a_private_pause_reason_reaches_only_its_author_and_the_therapist(world,
 
 
 def start_break(room, minutes=20):
+    """One press starts the break; Bob's longer proposal, logged during it, sets its length."""
     room.safe()
-    room.ok("alice", "timeout", {"feeling": "angry", "arousal": 8})
-    room.submit("bob", {"feeling": "sad", "arousal": 6})
-    room.submit("alice", {"minutes": minutes})
-    room.submit("bob", {"minutes": minutes})
+    room.ok("alice", "timeout", {})
     assert room.step() == "break"
+    if minutes != 20:
+        room.submit("bob", {"minutes": minutes})
 
 
 def test_the_sweeper_fires_a_due_timer_exactly_once(world, ctx, clock):
@@ -257,7 +261,9 @@ def test_a_due_timer_fires_before_a_late_action(world, ctx, clock):
     out = room.act("alice", "submit", {"activity": "walked"}, step="break")
     assert out.ack["error"]["code"] == "stale_step"  # the step had moved on when the timer fired
     assert [e["type"] for e in out.events][:1] == ["timer_fired"]
-    assert room.step() == "return_check" and room.row().deadline_at is None
+    # The next deadline is the no-show check, 15 minutes after the late timer moved the step on.
+    assert room.step() == "return_check"
+    assert room.row().deadline_at == T0 + timedelta(minutes=25 + 15)
 
 
 def test_the_test_clock_cannot_be_enabled_in_production(app, monkeypatch, tmp_path):
@@ -286,7 +292,7 @@ def test_a_state_stored_in_the_old_shape_keeps_working_and_is_rewritten_small(wo
     assert snap["view"]["completed"] == {"greeting": 300, "needs": 300}
     last = greeting_to_end(room)
     state = room.row().state
-    assert state["v"] == 2 and state["completed"] == {"greeting": 301, "needs": 300}
+    assert state["v"] == engine.STATE_VERSION and state["completed"] == {"greeting": 301, "needs": 300}
     assert last.views["b"]["completed"] == {"greeting": 301, "needs": 300}
 
 

@@ -398,20 +398,25 @@ RETRYABLE = {"unavailable", "busy", "server_error", "rate_limited"}
 
 def answer_for(view, rng: random.Random) -> dict:
     """A valid answer for the form in the view (required fields, and optional text so that
-    conditional requirements are always met)."""
+    conditional requirements are always met). Optional minutes without a default (a proposal
+    to lengthen a break) and optional dates are left out; yes-no fields say yes (ready to come
+    back, share with my partner)."""
     out = {}
     for f in view.get("input") or []:
         kind, name = f["kind"], f["name"]
         if kind == "rating":
             out[name] = rng.randint(0, 10)
-        elif kind == "feeling":
+        elif kind in ("feeling", "need"):
             out[name] = rng.choice(f.get("options") or ["calm"])
         elif kind == "text":
             out[name] = f"{view['role']} {name} {rng.randint(0, 9999)}"
         elif kind == "bool":
             out[name] = True
         elif kind == "minutes":
-            out[name] = f.get("default", 20)
+            if "default" in f:
+                out[name] = f["default"]
+            elif f["required"]:
+                out[name] = f.get("min", 20)
         elif kind == "choice":
             out[name] = CHOICES.get(name, lambda o, r: o[0])(f["options"], rng)
         elif kind == "date":
@@ -421,16 +426,24 @@ def answer_for(view, rng: random.Random) -> dict:
 
 CHOICES = {
     "first": lambda o, r: r.choice(o),
-    "verdict": lambda o, r: "clarify" if r.random() < 0.2 else "accurate",
+    "verdict": lambda o, r: ("clarify" if (x := r.random()) < 0.2 else "more" if x < 0.3
+                             else "accurate"),
     "answer": lambda o, r: r.choice(o),
     "response": lambda o, r: "accept" if r.random() < 0.7 else "answer",
-    "choice": lambda o, r: ("finish" if "finish" in o else "resume" if "resume" in o else o[0]),
+    # greeting: ask (then a reply) or reflect; save the ritual or skip it; keep, change or not now
+    "way": lambda o, r: r.choice(o),
+    "decision": lambda o, r: r.choice(o),
+    "agree": lambda o, r: "change" if r.random() < 0.2 else r.choice(["keep", "skip"]),
+    # offer_swap: finish; next_step: resume; not_back (the partner is late): keep waiting
+    "choice": lambda o, r: next((c for c in ("finish", "resume", "wait") if c in o), o[0]),
 }
 
 
 class Duo:
     """Alice and Bob playing a session from their views: safety, then `plan` (a list of
-    exercise keys; None ends the list), with an optional timeout called mid-needs."""
+    exercise keys; None ends the list), with an optional timeout called mid-needs. Exercises are
+    started with "start anyway", so that a random high rating never holds up a scripted session
+    at the distress gate."""
 
     def __init__(self, a: Peer, b: Peer, plan, rng, timeout_in_needs_at="mirror"):
         self.a, self.b, self.plan, self.rng = a, b, list(plan), rng
@@ -455,7 +468,7 @@ class Duo:
             if v["phase"] == "safety" and v["your_turn"]:
                 options.append((p, "safety", None, {"safe": True}))
             elif v["phase"] == "ready" and p.role == "a" and self.plan:
-                options.append((p, "start_exercise", None, {"exercise": self.plan[0]}))
+                options.append((p, "start_exercise", None, {"exercise": self.plan[0], "start_anyway": True}))
             elif v["phase"] == "exercise":
                 if (v["exercise"] == "needs" and v["step"] == self.timeout_at and not self.timeout_called
                         and p.role == "a"):
