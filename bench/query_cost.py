@@ -185,7 +185,8 @@ def cpu_costs(app, couples, turns=1000, heartbeats=2000, passes=100):
 
     def turn(i):
         client, payload = next_turn(rooms[i % len(rooms)])
-        assert client.emit("action", payload, callback=True)["ok"]
+        ack = client.emit("action", payload, callback=True)
+        assert ack["ok"], (payload, ack)
 
     def heartbeat(i):
         room = rooms[i % len(rooms)]

@@ -31,20 +31,10 @@ class TurnToward(StrictSchema):
 
 
 class Ritual(StrictSchema):
-    decision = choice(["save", "skip"], "Keep this greeting as our ritual?",
-                      labels={"save": "Yes, write it down", "skip": "Skip for now"})
-    when = text("When we do it (e.g. when we get home, mornings)", max_length=200,
-                required=False)
-    what = text("What we do", max_length=500, required=False)
+    when = text("When we do it (e.g. when we get home, mornings)", max_length=200)
+    what = text("What we do", max_length=500)
     gesture = text("Our gesture when we are together (optional, e.g. a six-second kiss, a long "
                    "hug)", max_length=200, required=False)
-
-    @validates_schema
-    def _rules(self, data, **kwargs):
-        if data.get("decision") == "save":
-            missing = {f: "Needed to save the ritual." for f in ("when", "what") if not data.get(f)}
-            if missing:
-                raise ValidationError(missing)
 
 
 def morning(ctx):
@@ -149,13 +139,20 @@ register(Exercise(
         step_text("thanks_speaker", SPEAKER, THANKS, "Receiving it", "thanks",
                   "Thank you, in my words", 500),
         # Designing the ritual (rituals of connection): when, what, and the physical ritual.
+        Step("ritual_offer", EITHER,
+             "Would you like to keep this greeting as your ritual? Decide together; either of "
+             "you can answer.",
+             title="Our ritual", wait="Your partner is answering for you both.",
+             schema=schema("ritual_offer", decision=choice(
+                 ["save", "skip"], "Keep this greeting as our ritual?",
+                 labels={"save": "Yes, let's write it down", "skip": "Not now"})),
+             next=lambda c: "ritual" if c.input["decision"] == "save" else FINISH),
         Step("ritual", EITHER,
-             "Would you like to keep this greeting as your ritual? Decide together, then either "
-             "of you writes it down: when you greet each other like this, what you do, and a "
-             "gesture for when you are together. Your partner is asked to agree before it is "
-             "kept.",
+             "Either of you writes it down: when you greet each other like this, what you do, "
+             "and, if you like, a gesture for when you are together. Your partner is asked to "
+             "agree before it is kept.",
              title="Our ritual", wait="Your partner is writing down your ritual.", schema=Ritual,
-             next=lambda c: "ritual_agree" if c.input["decision"] == "save" else FINISH),
+             next="ritual_agree"),
         Step("ritual_agree", reviewer, review_prompt,
              title="Agree our ritual", wait="Your partner is reading the ritual you wrote.",
              schema=schema("ritual_agree", agree=choice(

@@ -60,6 +60,7 @@ def _without_lost_steps(state: dict) -> dict:
 
 
 def deadline(state) -> dt.datetime | None:
+    state = upgrade(state)  # a run set aside by the upgrade has no timer left
     run = state.get("run")
     if state.get("paused") or not run or not run.get("deadline_at"):
         return None

@@ -122,7 +122,7 @@ def test_greeting_start_to_finish(first_by, first, speaker):
         ("thanks_listener", listener, {"thanks": "Thank you, I liked making it"}),
         ("appreciation_listener", listener, {"appreciation": "You listened last night"}),
         ("thanks_speaker", speaker, {"thanks": "Thank you for saying so"}),
-        ("ritual", listener, {"decision": "skip"}),
+        ("ritual_offer", listener, {"decision": "skip"}),
     ]:
         assert r.step == step
         r.tick(1)

@@ -31,3 +31,10 @@ def test_an_exercise_stored_at_a_step_that_no_longer_exists_is_set_aside():
 def test_an_exercise_at_a_step_that_still_exists_goes_on():
     old = stored_v2(old_needs_run("mirror"))
     assert engine.view(old, "b", NOW)["step"] == "mirror"
+
+
+def test_the_timer_of_a_run_set_aside_is_gone():
+    """The sweeper clears a row's deadline from engine.deadline: it must not keep an old one."""
+    run = old_needs_run("statement")
+    run["deadline_at"] = NOW.isoformat()
+    assert engine.deadline(stored_v2(run)) is None

@@ -20,8 +20,8 @@ def greet_and_save(room, when, what, gesture=None):
              ("bob", {"day": "Calm"}), ("alice", {"way": "reflect", "words": "Good"}),
              ("alice", {"appreciation": "Tea"}), ("bob", {"thanks": "Thanks"}),
              ("bob", {"appreciation": "Jokes"}), ("alice", {"thanks": "Ta"}),
-             ("alice", {"decision": "save", "when": when, "what": what,
-                        **({"gesture": gesture} if gesture else {})}),
+             ("alice", {"decision": "save"}),
+             ("alice", {"when": when, "what": what, **({"gesture": gesture} if gesture else {})}),
              ("bob", {"agree": "keep"}),
              ("alice", {"suds": 2, "connected": 8}), ("bob", {"suds": 2, "connected": 8})]
     for who, data in moves:

@@ -78,7 +78,8 @@ def full_session(room, clock):
          ("bob", {"way": "reflect", "words": "Not your favourite"}),
          ("bob", {"appreciation": "You made coffee"}), ("alice", {"thanks": "Thank you"}),
          ("alice", {"appreciation": "You waited for me"}), ("bob", {"thanks": "Any time"}),
-         ("alice", {"decision": "save", "when": "Mornings", "what": WATER, "gesture": "A long hug"}),
+         ("alice", {"decision": "save"}),
+         ("alice", {"when": "Mornings", "what": WATER, "gesture": "A long hug"}),
          ("bob", {"agree": "keep"}),
          ("alice", {"suds": 2, "connected": 8}), ("bob", {"suds": 2, "connected": 8}))
     room.ok("alice", "start_exercise", {"exercise": "needs"})
