@@ -38,7 +38,8 @@ def test_greeting_ritual_from_start_to_finish(room):
     turn(b, "thanks_listener", {"thanks": "Thank you, it was a pleasure"})
     turn(b, "appreciation_listener", {"appreciation": "You listened last night"})
     turn(a, "thanks_speaker", {"thanks": "Thanks, that means a lot"})
-    turn(b, "ritual", {"decision": "save", "when": "Mornings", "what": "Coffee and one plan each",
+    turn(b, "ritual_offer", {"decision": "save"})
+    turn(b, "ritual", {"when": "Mornings", "what": "Coffee and one plan each",
                        "gesture": "A six-second kiss"})
     turn(a, "ritual_agree", {"agree": "keep"})  # the partner who did not write it agrees
     both(room, "suds_after", {"suds": 1, "connected": 8}, {"suds": 1, "connected": 9})
@@ -47,7 +48,7 @@ def test_greeting_ritual_from_start_to_finish(room):
         assert p.view["completed"] == {"greeting": 1}
     assert_gap_free(a, b, theo)
     assert steps_seen(a) == steps_seen(b) == steps_seen(theo)
-    assert len(steps_seen(a)) == 16  # check-in, who first, twelve turns, the ritual agreed, check-out
+    assert len(steps_seen(a)) == 17  # check-in, who first, eleven turns, keep it?, the ritual, agreed, check-out
     greeted = [e for e in theo.events if e["type"] == "step_submitted" and e["data"]["step"] == "greet"]
     assert greeted[0]["data"]["data"] == {"greeting": "Good morning, love"} and greeted[0]["actor"] == "a"
     for p in (a, b, theo):
