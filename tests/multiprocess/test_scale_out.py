@@ -5,6 +5,7 @@ behaves as one room. Then one process is killed with SIGKILL mid-session.
 Run: make test-multiprocess   (needs the local PostgreSQL and Redis; REQUIRE_SERVICES=1 to fail
 instead of skipping when they are missing)
 """
+import datetime
 import random
 import threading
 import time
@@ -130,7 +131,9 @@ def test_a_timeout_timer_fires_exactly_once_with_three_sweepers(cluster, couple)
     for peer in (p.alice, p.bob, p.theo):
         assert sum(e["type"] == "timer_fired" for e in peer.log.values()) == 1
         assert peer.problems == []
-    assert log.session["deadline_at"] is None
+    # The one deadline left is the return check's: 15 minutes after the break's timer fired.
+    fired_at = datetime.datetime.fromisoformat(fired[0]["data"]["fired_at"])
+    assert log.session["deadline_at"] == fired_at + datetime.timedelta(minutes=15)
 
 def test_killing_a_process_loses_no_acknowledged_event(cluster, couple):
     p = spread(couple)
