@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, exists, literal, or_, select
 
+from .errors import DomainError
 from .extensions import db
 from .models import AuthSession, Connection, Couple, CoupleMember, PracticeSession, TherapistLink, User
 
@@ -105,3 +106,21 @@ def linked_couple_ids(therapist: User) -> list[int]:
     """Couples whose both partners consented to this therapist, now."""
     return list(db.session.scalars(select(TherapistLink.couple_id).where(
         TherapistLink.therapist_id == therapist.id, link_is_active()).order_by(TherapistLink.couple_id)))
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def require_therapist(user: User) -> None:
+    if not user.is_therapist:
+        raise DomainError("therapist_only", "Only therapists can do this.", 403)
+
+
+def require_active_link(therapist: User, couple_id: int) -> TherapistLink:
+    """The therapist's consented link to this couple, or 403 `no_consent`."""
+    require_therapist(therapist)
+    link = active_link(therapist, couple_id)
+    if link is None:
+        raise DomainError("no_consent", "This couple has not given you access.", 403)
+    return link
+

@@ -8,8 +8,9 @@ STATE_VERSION = 3  # v3: runs at a step that no longer exists are set aside (see
 # v2: "completed" counts per exercise key; v1 listed every completion
 
 
-def new_state() -> dict:
-    return {
+def new_state(held_since: dt.datetime | None = None) -> dict:
+    """A new session's state; `held_since`: the couple's therapist has paused joint practice."""
+    state = {
         "v": STATE_VERSION,
         "phase": "safety",  # safety | hold | ready | exercise | ended
         "safety": {"a": None, "b": None},
@@ -20,6 +21,9 @@ def new_state() -> dict:
         "completed": {},  # exercise key -> times completed, in order of first completion
         "ended": None,  # {"at", "by", "reason"}
     }
+    if held_since is not None:  # as the system action "hold" sets it (hold.py)
+        state["held"] = {"at": iso(held_since)}
+    return state
 
 
 def upgrade(state: dict) -> dict:

@@ -1,27 +1,27 @@
 """A therapist's hold on a couple's joint practice: the couple's flag, and its live session held
 to match (the engine's system actions "hold" and "release", exercises/hold.py).
 
-`hold` and `release` are for a therapist whose link is active now (access.py, through pairing):
+`hold` and `release` are for a therapist whose link is active now (access.py):
 they set or clear `couples.joint_hold_at`, record it in the audit log and, in the same
 transaction, apply the system action to the couple's live session through the turn's write path
 (turns.apply_system), as a timer is. The caller broadcasts the Outcome, so the open room learns
 it at once. Doing it again changes nothing and records nothing. A session started while the
-couple is held starts held (`settle`, right after its creation). Nothing says why: no reason is
-asked, stored or sent.
+couple is held starts held (sessions.start_or_get). Nothing says why: no reason is asked, stored
+or sent.
 
 Order, so that a hold and a new session never miss each other: a hold writes the couple's row
-before it looks for the live session, and a new session reads the couple's row (FOR SHARE on
-PostgreSQL: it waits for a hold being written) after its own commit. Whichever comes second sees
-the other.
+before it looks for the live session, and a new session reads the couple's row FOR SHARE (on
+PostgreSQL) in the transaction that creates it: a hold being written makes it wait, and a hold
+written after it finds the session.
 """
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from .. import access
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Couple, User, utcnow
-from ..pairing import service as pairing
 from ..privacy import audit
 from . import turns
 from .sessions import active_for
@@ -49,7 +49,7 @@ def held_since(couple_id: int):
 def _set(therapist: User, couple_id: int, on: bool) -> turns.Outcome | None:
     kind = "hold" if on else "release"
     for _ in range(turns.MAX_TRIES):
-        pairing.require_active_link(therapist, couple_id)
+        access.require_active_link(therapist, couple_id)
         couple = db.session.get(Couple, couple_id, populate_existing=True)
         if (couple.joint_hold_at is not None) != on:
             couple.joint_hold_at, couple.joint_hold_by_id = (utcnow(), therapist.id) if on else (None, None)
@@ -64,19 +64,3 @@ def _set(therapist: User, couple_id: int, on: bool) -> turns.Outcome | None:
             db.session.commit()
         return outcome
     raise DomainError("busy", "The session is busy; please try again.", 503)
-
-
-def settle(session_id: int, couple_id: int) -> turns.Outcome | None:
-    """After a session's creation: held if its couple is held now (and not, if not)."""
-    for _ in range(turns.MAX_TRIES):
-        since = db.session.scalar(select(Couple.joint_hold_at).where(Couple.id == couple_id)
-                                  .with_for_update(read=True))
-        try:
-            outcome = turns.apply_system(session_id, "hold" if since is not None else "release")
-        except Conflict:
-            db.session.rollback()
-            continue
-        if outcome is None:
-            db.session.rollback()  # nothing to change: end the read (and its share lock)
-        return outcome
-    return None

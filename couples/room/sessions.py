@@ -10,7 +10,7 @@ from .. import access
 from ..errors import DomainError
 from ..exercises import engine
 from ..extensions import db
-from ..models import CoupleMember, PracticeSession, User
+from ..models import Couple, CoupleMember, PracticeSession, User
 from .clock import now
 
 VIEWERS = ("a", "b", "therapist")
@@ -56,8 +56,12 @@ def start_or_get(user: User) -> tuple[PracticeSession, bool]:
     existing = active_for(member.couple_id)
     if existing is not None:
         return existing, False
+    # Held from its first state if the couple's therapist has paused joint practice (holds.py);
+    # FOR SHARE: a hold being written now is waited for, a later one finds this session.
+    held_since = db.session.scalar(select(Couple.joint_hold_at).where(
+        Couple.id == member.couple_id).with_for_update(read=True))
     session = PracticeSession(couple_id=member.couple_id, started_by_id=user.id,
-                              state=engine.new_state(), version=0, last_seq=0,
+                              state=engine.new_state(held_since=held_since), version=0, last_seq=0,
                               active_couple_id=member.couple_id, created_at=now())
     db.session.add(session)
     try:
@@ -65,9 +69,6 @@ def start_or_get(user: User) -> tuple[PracticeSession, bool]:
     except IntegrityError:  # the other partner pressed start in the same instant: theirs wins
         db.session.rollback()
         return active_for(member.couple_id), False
-    from . import holds  # the hold applies through the turn's write, which reads sessions
-    if holds.settle(session.id, member.couple_id) is not None:  # the couple is held: so is this
-        db.session.refresh(session)
     return session, True
 
 
