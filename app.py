@@ -71,6 +71,9 @@ if __name__ == "__main__":
     refuse_a_taken_port(HOST, PORT)
     start_background_tasks(app)  # now, not at the first request: due timers fire after a restart
     tune_gc()
+    # Say where it is and how to try it: a silent start reads as a hang.
+    print(f"Couples is serving on http://{HOST}:{PORT}/ (Ctrl+C stops it). To try it with a demo "
+          "couple and their therapist, run `make demo` in another terminal.", flush=True)
     socketio.run(app, host=HOST, port=PORT,
                  allow_unsafe_werkzeug=ASYNC_MODE == "threading", debug=False, use_reloader=False,
                  **server_options())

@@ -394,3 +394,10 @@ def test_a_second_server_given_a_taken_port_refuses_to_start(live, tmp_path):
     assert second.returncode != 0
     assert f"Port {live.port} on 127.0.0.1 is already in use" in second.stderr
     assert requests.get(live.url + "/login", timeout=5).status_code == 200  # the first one is untouched
+
+
+def test_the_served_process_says_where_it_is_and_how_to_try_it(live):
+    """A silent start reads as a hang: `python app.py` prints its address and the demo hint."""
+    out = live.output()
+    assert f"Couples is serving on http://127.0.0.1:{live.url.rsplit(':', 1)[1].rstrip('/')}/" in out
+    assert "make demo" in out
