@@ -85,6 +85,8 @@ class Step:
 class Exercise:
     """An exercise: the engine wraps `steps` in SUDS-before (+ choose-speaker) and SUDS-after.
 
+    summary:      what it is for; `minutes`: about how long it takes; `not_when`: when not to use
+                  it (the catalogue on the practice page and in the room shows all three).
     check_fields: extra fields asked with SUDS before and after (greeting: how connected).
     starter_role: "caller" makes whoever starts the exercise its caller (timeout).
     interrupts:   the exercise can be called with action kind "timeout" from any step.
@@ -102,6 +104,8 @@ class Exercise:
     title: str
     summary: str
     steps: tuple
+    minutes: int = 0
+    not_when: str = ""
     options: Any = None
     suds_before: bool = True
     choose_speaker: bool = True
@@ -195,7 +199,8 @@ def register(exercise: Exercise) -> Exercise:
 
 def exercise_list() -> list:
     """The exercises a couple can start, with the choices (if any) to make when starting one."""
-    return [{"key": e.key, "title": e.title, "summary": e.summary, "options": describe(e.options),
+    return [{"key": e.key, "title": e.title, "summary": e.summary, "minutes": e.minutes,
+             "not_when": e.not_when, "options": describe(e.options),
              "demanding": e.demanding, "interrupts": e.interrupts} for e in EXERCISES.values()]
 
 

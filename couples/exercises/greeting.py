@@ -103,6 +103,8 @@ register(Exercise(
     key="greeting",
     title="Greeting ritual",
     summary="A few warm minutes to greet each other, share the day and one appreciation.",
+    minutes=10,
+    not_when="Right after a hurtful argument: take a time-out first, then come back to it.",
     options=Options,
     checkin_optional=True,  # exercises.md 1.1: SUDS before is optional for this light exercise
     check_fields={"connected": rating("How connected you feel, 0 (not at all) to 10")},

@@ -142,6 +142,8 @@ register(Exercise(
     key="needs",
     title="Needs request",
     summary="Ask for one thing you need, gently, and hear each other out.",
+    minutes=20,
+    not_when="When either of you is flooded (a distress of 7 or more): calm down first.",
     demanding=True,
     steps=(
         # NVC observation: what a camera would record, without evaluation.

@@ -169,6 +169,8 @@ register(Exercise(
     key="timeout",
     title="Time-out to calm down",
     summary="A break with a time to come back, when things get too heated. One press starts it.",
+    minutes=20,
+    not_when="As a way to end a talk for good: it always comes with a time to come back.",
     suds_before=False, choose_speaker=False, starter_role="caller", interrupts=True, after=after,
     # Calming down and coming back go on under a therapist's hold; the talk afterwards is joint.
     solo_steps=("break", "return_check", "not_back", "waiting_return", "suds_after"),

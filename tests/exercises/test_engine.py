@@ -655,7 +655,9 @@ def test_replay_is_deterministic():
 def test_exercise_list_and_registry():
     assert set(engine.EXERCISES) >= {"greeting", "timeout", "needs"}
     for item in engine.exercise_list():
-        assert set(item) == {"key", "title", "summary", "options", "demanding", "interrupts"}
+        assert set(item) == {"key", "title", "summary", "minutes", "not_when", "options", "demanding",
+                             "interrupts"}
+        assert item["minutes"] > 0 and item["not_when"], item["key"]  # the catalogue shows both
         assert item["demanding"] is (item["key"] == "needs")
         assert item["interrupts"] is (item["key"] == "timeout")
     greeting = next(x for x in engine.exercise_list() if x["key"] == "greeting")
