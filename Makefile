@@ -34,15 +34,20 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 # Browser libraries come from npm at install time (package-lock.json pins them); never committed.
-VENDOR := static/vendor/socket.io.esm.min.js static/vendor/chart.umd.min.js
+# The few Lucide icons the pages use (ISC, with their licence; docs/design.md) go to vendor/icons.
+ICONS := heart menu house messages-square chart-line life-buoy shield eye download trash-2 log-out printer
+VENDOR := static/vendor/socket.io.esm.min.js static/vendor/chart.umd.min.js \
+          $(foreach i,$(ICONS),static/vendor/icons/$(i).svg)
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(VENDOR): node_modules/.package-lock.json
-	mkdir -p static/vendor
+$(VENDOR) &: node_modules/.package-lock.json
+	mkdir -p static/vendor/icons
 	cp node_modules/socket.io-client/dist/socket.io.esm.min.js static/vendor/
 	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/
+	cp $(foreach i,$(ICONS),node_modules/lucide-static/icons/$(i).svg) static/vendor/icons/
+	cp node_modules/lucide-static/LICENSE static/vendor/icons/LICENSE
 
 vendor: $(VENDOR)
 
