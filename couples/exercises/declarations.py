@@ -139,6 +139,11 @@ class Exercise:
     def first(self) -> str:
         return self._order[0]
 
+    @property
+    def order(self) -> tuple:
+        """Every step's name in declared order, the check-in and check-out included."""
+        return tuple(self._order)
+
     def default_next(self, name) -> str:
         if name == "suds_after":
             return DONE

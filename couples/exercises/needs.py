@@ -12,7 +12,8 @@ from marshmallow import ValidationError, validates_schema
 
 from couples.fields import StrictSchema
 
-from .declarations import EITHER, FINISH, LISTENER, SPEAKER, Exercise, Step, Swap, register
+from .declarations import (BOTH, EITHER, FINISH, LISTENER, SPEAKER, Exercise, Step, Swap,
+                           register)
 from .inputs import choice, date, date_within, feeling, need, schema, text
 from .needs_list import ABOUT_THE_PARTNER, ABSOLUTE, DEMAND, JUDGEMENT, STRATEGY
 
@@ -202,11 +203,17 @@ register(Exercise(
              schema=schema("follow_up", follow_up_date=date("Day to check how it went (optional)")),
              check=date_within("follow_up_date", 365), emit=record,
              next=lambda c: "offer_swap" if c.round == 1 else FINISH),
-        Step("offer_swap", EITHER,
-             "Would you like to swap, so the other partner makes a request too?", title="Swap?",
+        # A second round asks as much of both: each chooses, and it happens only if both want it.
+        Step("offer_swap", BOTH,
+             "Would you like to swap, so the other partner makes a request too? You each "
+             "choose; you swap only if you both want to.", title="Swap?",
+             wait="Thank you. Waiting for your partner's choice: you swap only if you both "
+                  "want to.",
              schema=schema("offer_swap", choice=choice(
                  ["swap", "finish"], "Swap or finish",
                  labels={"swap": "Swap roles", "finish": "Finish here"})),
-             next=lambda c: Swap("observation") if c.input["choice"] == "swap" else FINISH),
+             next=lambda c: (Swap("observation")
+                             if all(v["choice"] == "swap" for v in c.input.values())
+                             else FINISH)),
     ),
 ))

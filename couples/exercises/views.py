@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from . import hold, safety
-from .declarations import NOBODY, PARTNERS, Ctx, exercise_list, other
+from .declarations import EITHER, NOBODY, PARTNERS, Ctx, exercise_list, other
 from .inputs import describe
 from .pause import PauseCheck
 from .runs import exercise_of, pending
@@ -23,7 +23,8 @@ def view(state: dict, viewer: str, now: dt.datetime) -> dict:
     paused = s["paused"]
     out = {
         "role": viewer, "phase": phase, "exercise": None, "exercise_title": None, "step": None,
-        "step_title": None, "step_id": 0, "prompt": "", "your_turn": False, "waiting_for": [],
+        "step_title": None, "step_id": 0, "step_number": None, "step_count": None,
+        "either": False, "prompt": "", "your_turn": False, "waiting_for": [],
         "input": None, "paused": bool(paused), "paused_by": paused["by"] if paused else None,
         "pause_reason": None,
         "ready": dict(paused["ready"]) if paused else {"a": False, "b": False},
@@ -74,7 +75,12 @@ def view(state: dict, viewer: str, now: dt.datetime) -> dict:
         out.update({
             "exercise": ex.key, "exercise_title": ex.title, "step": step.name,
             "step_title": step.title or step.name.replace("_", " ").capitalize(),
-            "step_id": run["step_id"], "waiting_for": awaited, "speaker": run["speaker"],
+            "step_id": run["step_id"], "waiting_for": awaited,
+            # Where the couple is: the step's place in the exercise's declared order (a branch
+            # not taken is skipped, so a number may be passed over).
+            "step_number": ex.order.index(step.name) + 1, "step_count": len(ex.order),
+            # One answer, from whichever partner gives it first, is kept for both.
+            "either": step.actor == EITHER, "speaker": run["speaker"],
             "listener": other(run["speaker"]) if run["speaker"] else None, "caller": run["caller"],
             "round": run["round"], "moment": run["options"].get("moment"),
             "interrupted": run["interrupted"],

@@ -207,6 +207,7 @@ def test_clarify_is_bounded_then_the_request_is_to_revisit():
     assert out["outcome"] == "to_revisit" and out["agreement"] is None
     assert out["follow_up_date"] == "2026-03-05"
     r.submit(sp, {"choice": "finish"})
+    r.submit(li, {"choice": "finish"})
     assert r.step == "suds_after"
 
 
@@ -267,6 +268,7 @@ def test_an_alternative_accepted_and_a_no_after_answering_one():
     assert out == {"round": 1, "speaker": sp, "request": STATEMENT, "outcome": "agreed",
                    "agreement": "Mondays and Thursdays", "follow_up_date": "2026-03-08"}
     r.submit(li, {"choice": "swap"})
+    r.submit(sp, {"choice": "swap"})
     sp, li = li, sp
     to_answer(r, sp)
     r.submit(li, {"answer": "alternative", "alternative": "Sundays"})
@@ -310,6 +312,8 @@ def test_two_rounds_each_record_an_outcome_with_its_follow_up_date(first):
                    "agreement": STATEMENT["request"], "follow_up_date": "2026-03-08"}
     assert r.step == "offer_swap"
     r.submit(engine.other(sp), {"choice": "swap"})
+    assert r.step == "offer_swap"  # one partner alone never commits both to another round
+    r.submit(sp, {"choice": "swap"})
     assert r.state["run"]["round"] == 2 and r.state["run"]["speaker"] == engine.other(sp)
     assert r.step == "observation"
     needs_round_yes(r, engine.other(sp))
@@ -334,3 +338,54 @@ def test_follow_up_date_bounds():
         assert e.code == "invalid_input" and "follow_up_date" in e.fields, bad
     r.submit(sp, {"follow_up_date": "2026-03-01"})
     assert outcomes(r)[-1]["follow_up_date"] == "2026-03-01"
+
+
+# --------------------------------------------------------------------------- who decides
+
+
+@pytest.mark.parametrize("choices", [("swap", "finish"), ("finish", "swap"), ("finish", "finish")])
+def test_another_round_only_when_both_choose_it(choices):
+    r = Room()
+    sp = start_needs(r)
+    needs_round_yes(r, sp)
+    r.submit(sp, {})
+    assert r.step == "offer_swap"
+    v = r.view(sp)
+    assert v["your_turn"] and v["waiting_for"] == ["a", "b"] and v["either"] is False
+    assert "only if you both want to" in v["prompt"]
+    first, second = sp, engine.other(sp)
+    r.submit(first, {"choice": choices[0]})
+    assert r.step == "offer_swap" and r.view(first)["waiting_for"] == [second]
+    assert r.view(first)["prompt"] == ("Thank you. Waiting for your partner's choice: you swap "
+                                       "only if you both want to.")
+    assert r.submit_err(first, {"choice": "swap"}).code == "not_your_turn"
+    r.submit(second, {"choice": choices[1]})
+    assert r.step == "suds_after" and r.state["run"]["round"] == 1
+
+
+def test_the_view_says_which_steps_either_partner_answers_for_both():
+    r = Room()
+    sp = start_needs(r)
+    needs_round_yes(r, sp)
+    assert r.step == "follow_up"
+    for seat in ("a", "b"):
+        v = r.view(seat)
+        assert v["either"] is True and v["your_turn"] and v["waiting_for"] == ["a", "b"]
+    assert r.view("therapist")["either"] is True
+    r.submit(engine.other(sp), {})
+    assert r.step == "offer_swap" and r.view(sp)["either"] is False
+
+
+def test_the_view_numbers_each_step_in_the_exercises_declared_order():
+    r = Room()
+    r.act("start_exercise", "a", {"exercise": "needs"})
+    order = engine.EXERCISES["needs"].order
+    assert order[:3] == ("suds_before", "choose_speaker", "observation")
+    assert order[-1] == "suds_after" and len(order) == 15
+    v = r.view("b")
+    assert (v["step"], v["step_number"], v["step_count"]) == ("suds_before", 1, 15)
+    r.suds()
+    r.submit("a", {"first": "me"})
+    assert (r.view("therapist")["step_number"], r.view("a")["step_count"]) == (3, 15)
+    r.act("end", "a", {})
+    assert r.view("a")["step_number"] is None and r.view("a")["step_count"] is None

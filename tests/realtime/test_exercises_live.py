@@ -127,7 +127,7 @@ def test_needs_request_with_more_clarify_alternative_swap_and_a_mirrored_no(room
     a.wait_step("follow_up")
     follow = date.fromisoformat(a.view["server_now"][:10]) + timedelta(days=7)
     turn(a, "follow_up", {"follow_up_date": follow.isoformat()})
-    turn(b, "offer_swap", {"choice": "swap"})
+    both(room, "offer_swap", {"choice": "swap"}, {"choice": "swap"})
     everyone_at(room, "observation")
     assert b.view["speaker"] == "b" and b.view["your_turn"] and b.view["round"] == 2
     say_request(b, {"observation": "We planned nothing for Saturday", "feeling": "lonely",
