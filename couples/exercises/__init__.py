@@ -5,5 +5,7 @@ Importing this package registers the built-in exercises in engine.EXERCISES.
 """
 from . import engine  # noqa: F401
 from . import greeting, timeout, needs  # noqa: F401  (each registers itself)
+from . import floor  # noqa: F401
+from . import dialogue  # noqa: F401
 
 __all__ = ["engine"]

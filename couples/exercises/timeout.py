@@ -8,7 +8,9 @@ length; the longest proposal is the return time. At the return time both are ask
 is not ready may extend, up to CAP from the start, after which the session is set aside for
 another day. A partner still missing NO_SHOW minutes after the return time is flagged to the
 therapist, and the present partner chooses to keep waiting or to stop for today: the session never
-waits on someone who is not there. The interrupted exercise resumes afterwards.
+waits on someone who is not there. Then both choose what next: carry on (the interrupted
+exercise resumes), talk it through taking turns ("switch": the speaker and listener, floor.py, as
+PREP follows its time-out), or another time.
 """
 import datetime as dt
 
@@ -122,8 +124,8 @@ def chosen(ctx):
 
 def after(ctx):
     pick = chosen(ctx) if "next_step" in ctx.data else None
-    if pick == "switch":
-        return {"start": "needs"}
+    if pick == "switch":  # PREP pairs its time-out with the speaker-listener technique
+        return {"start": "speaker_listener"}
     if pick == "reschedule":
         return {"end": "rescheduled"}
     return None
@@ -205,13 +207,13 @@ register(Exercise(
              on_timer=lambda c: "not_back" if _left(c) >= 1 else End(ANOTHER_DAY),
              emit=extension_event, next=after_return),
         Step("next_step", BOTH,
-             "What would help most now: carry on where you were, talk it through with a needs "
-             "request, or pick another time? If you choose differently, the gentler choice "
-             "is kept.",
+             "What would help most now: carry on where you were, talk it through taking turns "
+             "to speak and listen, or pick another time? If you choose differently, the gentler "
+             "choice is kept.",
              title="Choose the next step",
              schema=schema("next_step", choice=choice(
                  ["resume", "switch", "reschedule"], "Next step",
-                 labels={"resume": "Carry on", "switch": "Needs request",
+                 labels={"resume": "Carry on", "switch": "Talk it through: speaker and listener",
                          "reschedule": "Another time"})),
              emit=lambda c: [("next_step_chosen", {
                  "choice": chosen(c), "choices": {p: a["choice"] for p, a in c.input.items()}})],

@@ -38,6 +38,7 @@ SLOTS = {
     "partner": (NAME, ("partner",)),
     "reason": (WORDS, ("reason",)),
     "agreement": (WORDS, ("agreement",)),
+    "topic": (WORDS, ("topic",)),
     "title": (VALUE, ("title", "exercise")),
     "minutes": (VALUE, ("minutes",)),
     "choice": (VALUE, ("choice",)),
@@ -94,7 +95,8 @@ SENTENCES = {
     "started_anyway": "{partner} chose to start anyway, after a high distress rating.",
     "break_extended": "The break was extended by {minutes} minutes.",
     "next_step_chosen": by_field("choice", {"resume": "Next step chosen: carry on.",
-                                            "switch": "Next step chosen: a needs request.",
+                                            "switch": "Next step chosen: talk it through, "
+                                                      "as speaker and listener.",
                                             "reschedule": "Next step chosen: another time."},
                                  "Next step chosen: {choice}."),
     "needs_outcome": [by_field("outcome", {"agreed": "Agreed: \u201c{agreement}\u201d.",
@@ -102,6 +104,11 @@ SENTENCES = {
                                            "to_revisit": "Noted to revisit another time."},
                                "Recorded."),
                       when("date", " Check in on {date}.")],
+    # Speaker and listener: what the problem-solving phase came to.
+    "floor_plan": ["On \u201c{topic}\u201d: ",
+                   when("agreement", "agreed to try \u201c{agreement}\u201d.",
+                        "no idea agreed yet; noted to come back to."),
+                   when("date", " Check in on {date}.")],
     "ritual_saved": ["{by} wrote down a greeting ritual and {agreed_by} agreed to keep it. "
                      "When: {when}. What: {what}.", when("gesture", " Gesture: {gesture}.")],
     "exercise_completed": "Exercise completed.",
@@ -130,7 +137,9 @@ SENTENCES = {
                          "You were both ready; the session continued."),
     "session_ready": by_viewer("Both partners answered the private question. Ready to begin.",
                                "You both answered the private question. Ready to begin."),
-    "not_today": "{message}",
+    "not_today": by_viewer("The session did not go ahead today. The partners were shown where "
+                           "to find help, and that you can help them decide what comes next.",
+                           "{message}"),
     "safety_waiting": "{message}",
     "safety_answered": by_field("safe", {"true": "You said it feels safe.",
                                          "false": "You said it does not feel safe right now."}),
@@ -150,7 +159,7 @@ QUIET = ("step_started",)
 # What the live room reads out to a screen reader as it happens (besides a partner's answers).
 ANNOUNCED = ("paused", "resumed", "session_ended", "exercise_started", "not_today",
              "session_ready", "timer_fired", "return_missed", "breathing_started", "pause_ended",
-             "practice_held", "practice_released", "ritual_saved")
+             "practice_held", "practice_released", "ritual_saved", "floor_plan")
 ANNOUNCE_ANSWER = "{by} answered: {step}."
 
 # How an answer is shown: yes-no fields, minutes, and one answer in a line of text.

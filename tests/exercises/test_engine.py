@@ -265,7 +265,7 @@ def test_timeout_from_inside_needs_resumes_same_step():
     assert len(fired) == 2 and fired[0]["fired_at"] == fired[0]["deadline_at"]
 
 
-def test_timeout_started_alone_then_switch_to_needs():
+def test_timeout_started_alone_then_switch_to_the_floor():
     r = Room()
     r.act("start_exercise", "b", {"exercise": "timeout"})
     assert r.state["run"]["caller"] == "b" and r.step == "break"
@@ -281,7 +281,7 @@ def test_timeout_started_alone_then_switch_to_needs():
     assert [e for e in r.events if e["type"] == "next_step_chosen"][-1]["data"]["choice"] == "switch"
     assert r.step == "suds_after"
     r.suds()
-    assert r.state["run"]["exercise"] == "needs" and r.step == "suds_before"
+    assert r.state["run"]["exercise"] == "speaker_listener" and r.step == "suds_before"
 
 
 def test_timeout_reschedule_ends_session_and_abandons_interrupted():
@@ -499,7 +499,8 @@ def test_safety_both_yes_then_ready():
     assert r.view("b")["your_turn"] and r.view("b")["input"][0]["kind"] == "bool"
     r.act("safety", "b", {"safe": True})
     assert r.state["phase"] == "ready" and r.types()[-1] == "session_ready"
-    assert [x["key"] for x in r.view("a")["exercises"]] == ["greeting", "timeout", "needs"]
+    keys = [x["key"] for x in r.view("a")["exercises"]]
+    assert keys == list(engine.EXERCISES) and keys[:3] == ["greeting", "timeout", "needs"]
     assert r.err("safety", "a", {"safe": False}).code == "not_your_turn"
 
 
@@ -658,7 +659,8 @@ def test_exercise_list_and_registry():
         assert set(item) == {"key", "title", "summary", "minutes", "not_when", "options", "demanding",
                              "interrupts"}
         assert item["minutes"] > 0 and item["not_when"], item["key"]  # the catalogue shows both
-        assert item["demanding"] is (item["key"] == "needs")
+        if item["key"] in ("greeting", "timeout", "needs", "speaker_listener", "dialogue"):
+            assert item["demanding"] is (item["key"] not in ("greeting", "timeout"))
         assert item["interrupts"] is (item["key"] == "timeout")
     greeting = next(x for x in engine.exercise_list() if x["key"] == "greeting")
     assert greeting["options"][0]["name"] == "moment"

@@ -466,7 +466,8 @@ def test_a_flooded_partner_needs_start_anyway_for_a_demanding_exercise():
     r.submit("b", {"suds": 2})
     assert r.state["phase"] == "ready" and r.view("a")["suggest_timeout"]
     demanding = {x["key"]: x["demanding"] for x in r.view("a")["exercises"]}
-    assert demanding == {"greeting": False, "timeout": False, "needs": True}
+    assert {k: demanding[k] for k in ("greeting", "timeout", "needs", "speaker_listener", "dialogue")} == {
+        "greeting": False, "timeout": False, "needs": True, "speaker_listener": True, "dialogue": True}
     e = r.err("start_exercise", "a", {"exercise": "needs"})
     assert e.code == "distress_gate" and e.fields == {"start_anyway": "Needed."}
     assert r.err("start_exercise", "a", {"exercise": "needs", "start_anyway": False}).code == "distress_gate"

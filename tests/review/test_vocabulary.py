@@ -113,7 +113,7 @@ def full_session(room, clock):
     play(room, ("bob", {"answer": "alternative", "alternative": "Wednesdays work better"}),
          ("alice", {"response": "accept"}),
          ("alice", {"follow_up_date": "2026-03-10"}),
-         ("alice", {"choice": "swap"}),
+         ("alice", {"choice": "swap"}), ("bob", {"choice": "swap"}),
          ("bob", {"observation": "We rushed dinner"}), ("bob", {"feeling": "hurried"}),
          ("bob", {"need": "calm"}), ("bob", {"request": "Eat at the table"}),
          ("alice", {"mirror": "You want calm dinners", "feeling": "hurried", "need": "calm"}),
@@ -186,7 +186,47 @@ def therapist_hold_session(room, clock):
     room.ok("bob", "end")
 
 
-SESSIONS = {"full": full_session, "held": held_session, "rescheduled": rescheduled_session,
+def floor_session(room, clock):
+    """A time-out whose "what next" is to talk it through: the speaker and listener follows, with
+    a correction, both on the floor, and a plan agreed; then a mirror-validate-empathise round."""
+    room.safe()
+    room.ok("alice", "start_exercise", {"exercise": "timeout"})
+    fire(room, clock, 20)
+    play(room, ("alice", {"ready": True}), ("bob", {"ready": True}),
+         ("alice", {"choice": "switch"}), ("bob", {"choice": "switch"}),
+         ("alice", {"suds": 3}), ("bob", {"suds": 3}))
+    assert room.step() == "suds_before"
+    play(room, ("alice", {"suds": 3}), ("bob", {"suds": 4}), ("bob", {"first": "me"}),
+         ("bob", {"topic": "Sundays"}), ("bob", {"piece": "I feel stretched thin"}),
+         ("alice", {"paraphrase": "You hate Sundays"}),
+         ("bob", {"verdict": "not_quite", "correction": "Not hate: stretched"}),
+         ("alice", {"paraphrase": "You feel stretched thin"}), ("bob", {"verdict": "yes"}),
+         ("bob", {"more": "pass"}),
+         ("alice", {"piece": WATER}), ("bob", {"paraphrase": "You need a break"}),
+         ("alice", {"verdict": "yes"}), ("alice", {"more": "pass"}),
+         ("alice", {"choice": "solve"}), ("bob", {"choice": "solve"}),
+         ("bob", {"topic": "Which Sundays"}),
+         ("alice", {"ideas": "Every other one"}), ("bob", {"ideas": "A call between"}),
+         ("bob", {"idea": "Every other Sunday"}), ("alice", {"agree": "yes"}),
+         ("alice", {"follow_up_date": "2026-03-15"}),
+         ("alice", {"suds": 2}), ("bob", {"suds": 2}))
+    room.ok("bob", "start_exercise", {"exercise": "dialogue"})
+    play(room, ("alice", {"suds": 2}), ("bob", {"suds": 2}), ("alice", {"first": "me"}),
+         ("alice", {"message": "I miss our evenings"}),
+         ("bob", {"mirror": "If I got it, you miss our evenings"}),
+         ("alice", {"verdict": "more", "words": "Weekdays most"}),
+         ("bob", {"mirror": "Weekday evenings most"}), ("alice", {"verdict": "all"}),
+         ("bob", {"summary": "You miss weekday evenings"}), ("alice", {"verdict": "yes"}),
+         ("bob", {"makes_sense": "That makes sense, because I work late"}),
+         ("alice", {"verdict": "not_quite", "correction": "Not only the work"}),
+         ("bob", {"makes_sense": "That makes sense, because we rarely stop"}),
+         ("alice", {"verdict": "yes"}),
+         ("bob", {"feeling": "lonely", "words": "a bit forgotten"}), ("alice", {"verdict": "yes"}))
+    assert room.step() == "send"
+    room.ok("bob", "end")
+
+
+SESSIONS = {"full": full_session, "floor": floor_session, "held": held_session, "rescheduled": rescheduled_session,
             "missed": missed_session, "therapist_hold": therapist_hold_session}
 
 
@@ -387,6 +427,16 @@ def test_the_api_the_transcript_page_and_the_live_room_say_the_same(app, world, 
                        ("safety_concern", "Alice said it does not feel safe right now."),
                        ("safety_checked", f"{BOB} said it feels safe."),
                        ("next_step_chosen", "Next step chosen: another time."),
+                       ("next_step_chosen", "Next step chosen: talk it through, as speaker and listener."),
+                       ("floor_plan", "On \u201cWhich Sundays\u201d: agreed to try \u201cEvery other "
+                                      "Sunday\u201d. Check in on 2026-03-15."),
+                       ("step_submitted", "Alice (Holding the floor): What I want to say (a sentence or "
+                                          f"two): {WATER}"),
+                       ("step_submitted", "Bob <i>& co</i> (Did I get it?): Did your partner get it?: "
+                                          "Not quite; What to correct: Not hate: stretched"),
+                       ("step_submitted", "Bob <i>& co</i> (Imagining the feeling): I imagine you might "
+                                          "be feeling ...: lonely; More of what I imagine (optional): a "
+                                          "bit forgotten"),
                        ("exercise_abandoned", "The earlier exercise was set aside."),
                        ("exercise_abandoned", "The exercise was set aside for now."),
                        ("practice_held", "Your therapist paused joint practice for now."),
