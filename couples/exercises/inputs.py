@@ -9,8 +9,8 @@ from marshmallow import ValidationError, fields as mfields, missing, validate
 
 from couples.fields import Choice, PlainText, Rating, StrictSchema, Text
 
-from .feelings import FEELINGS
-from .needs_list import NEEDS
+from .feelings import COMMON as COMMON_FEELINGS, FEELINGS
+from .needs_list import COMMON as COMMON_NEEDS, NEEDS
 
 MAX_TEXT = 1000
 
@@ -28,14 +28,14 @@ def feeling(label="One feeling word", *, required=True, hints=()):
     """One word, from our feelings list or one's own (`options` are suggestions)."""
     return PlainText(max_length=40, required=required,
                      metadata={"kind": "feeling", "label": label, "options": FEELINGS,
-                               "hints": list(hints)})
+                               "common": COMMON_FEELINGS, "hints": list(hints)})
 
 
 def need(label="What I need", *, required=True, hints=()):
     """A need, from our needs list or in one's own words (`options` are suggestions)."""
     return PlainText(max_length=80, required=required,
                      metadata={"kind": "need", "label": label, "options": NEEDS,
-                               "hints": list(hints)})
+                               "common": COMMON_NEEDS, "hints": list(hints)})
 
 
 def rating(label, *, required=True, distress=False):
@@ -148,6 +148,8 @@ def describe(schema_cls) -> list | None:
             d["min"], d["max"] = 0, 10
         if md.get("options"):  # suggestions (feeling, need): an own word is accepted too
             d["options"] = list(md["options"])
+        if md.get("common"):  # the few of those suggestions to show first
+            d["common"] = list(md["common"])
         if md.get("hints"):
             d["hints"] = [{"words": list(h["words"]), "hint": h["hint"]} for h in md["hints"]]
         if f.load_default is not missing:
