@@ -389,3 +389,14 @@ def test_the_view_numbers_each_step_in_the_exercises_declared_order():
     assert (r.view("therapist")["step_number"], r.view("a")["step_count"]) == (3, 15)
     r.act("end", "a", {})
     assert r.view("a")["step_number"] is None and r.view("a")["step_count"] is None
+
+
+def test_feeling_and_need_fields_name_a_few_common_words_to_show_first():
+    r = Room()
+    sp = start_needs(r)
+    say_request(r, sp)
+    fields = {f["name"]: f for f in r.view(engine.other(sp))["input"]}
+    for name in ("feeling", "need"):
+        common, options = fields[name]["common"], fields[name]["options"]
+        assert len(common) == 8 and set(common) < set(options)
+    assert "common" not in fields["mirror"]
