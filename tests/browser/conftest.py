@@ -18,6 +18,10 @@ from support.people import make_account, pair_and_link  # noqa: E402
 from support.server import EASY_LOGIN, database, serve  # noqa: E402
 
 PASSWORD = "browser-test-password-1"
+# One name each, never twice: the therapist's page finds a couple's room by its names.
+NAMES_A = ["Alex", "Jo", "Kim", "Max", "Ana", "Eli", "Zoe", "Ivy", "Tom", "Uma"]
+NAMES_B = ["Sam", "Ria", "Lou", "Noor", "Ben", "Dan", "Leo", "Mia", "Raj", "Pia"]
+COUPLES = len(NAMES_A)  # one per test that starts a session
 
 
 def seed_people(app, count: int) -> dict:
@@ -28,8 +32,8 @@ def seed_people(app, count: int) -> dict:
     with app.app_context():
         therapist = make_account("therapist@test.example", "therapist", "Dr Robin Lee", PASSWORD)
         for i in range(count):
-            a = make_account(f"a{i}@test.example", "partner", ["Alex", "Jo", "Kim", "Max", "Ana"][i % 5], PASSWORD)
-            b = make_account(f"b{i}@test.example", "partner", ["Sam", "Ria", "Lou", "Noor", "Ben"][i % 5], PASSWORD)
+            a = make_account(f"a{i}@test.example", "partner", NAMES_A[i % len(NAMES_A)], PASSWORD)
+            b = make_account(f"b{i}@test.example", "partner", NAMES_B[i % len(NAMES_B)], PASSWORD)
             pair_and_link(a, b, therapist)
             db.session.commit()
             out["couples"].append({"a": a.email, "b": b.email, "names": [a.display_name, b.display_name]})
@@ -40,13 +44,13 @@ def seed_people(app, count: int) -> dict:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """The served app on a SQLite file with five seeded couples (`server.people`), one per test
-    that starts a session: a session's state carries over between tests."""
+    """The served app on a SQLite file with COUPLES seeded couples (`server.people`), one per
+    test that starts a session: a session's state carries over between tests."""
     require_browser(*VENDOR, AXE)  # before a server starts for nothing
     tmp = tmp_path_factory.mktemp("browser")
     env = {"COUPLES_SWEEP_INTERVAL": "0.3", **EASY_LOGIN}
     with database(tmp, postgresql=False) as (url, app), \
-            serve(tmp, url, app=app, people=lambda app: seed_people(app, 5), env=env) as server:
+            serve(tmp, url, app=app, people=lambda app: seed_people(app, COUPLES), env=env) as server:
         yield server
     if ARTIFACTS.exists():
         shutil.copy(server.log_path, ARTIFACTS / "server.log")
