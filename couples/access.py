@@ -38,6 +38,13 @@ def active_seat(user_id, couple_id):
         CoupleMember.active_user_id == user_id, CoupleMember.couple_id == couple_id).limit(1).scalar_subquery()
 
 
+def live_seat(user_id, user_role, couple_id):
+    """live_role for a partner's seat alone ('a' | 'b', else NULL): what a turn needs, since only
+    partners act. It spares the joined turn's statement the therapist's EXISTS, which it can never
+    match (bench/turn_statement.py)."""
+    return case((user_role != "therapist", active_seat(user_id, couple_id)))
+
+
 def live_role(user_id, user_role, couple_id):
     """The user's role in a live room of the couple: their active seat, 'therapist' for an
     active link, else NULL. `user_role` is the user's User.role (a column, or its value)."""

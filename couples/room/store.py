@@ -260,7 +260,7 @@ def _joined_access():
                                         live.c.public_id == _p("public_id", String),
                                         access.login_is_live(_p("login_now", AuthSession.expires_at.type),
                                                              _p("idle_after", AuthSession.last_seen_at.type)),
-                                        conn.c.role == access.live_role(conn.c.user_id, User.role, live.c.couple_id)
+                                        conn.c.role == access.live_seat(conn.c.user_id, User.role, live.c.couple_id)
                                         ).cte("me")
 
 
