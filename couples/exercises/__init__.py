@@ -7,5 +7,8 @@ from . import engine  # noqa: F401
 from . import greeting, timeout, needs  # noqa: F401  (each registers itself)
 from . import floor  # noqa: F401
 from . import dialogue  # noqa: F401
+from . import stress  # noqa: F401
+from . import after_fight  # noqa: F401
+from . import cycle  # noqa: F401
 
 __all__ = ["engine"]

@@ -87,17 +87,27 @@ def private_audience(actor, data):
 
 
 def note_distress(s, actor, schema_cls, data, step_name, ev):
-    """Remember whether the partner's latest distress rating is FLOODED or more; tell them
-    (the view suggests a time-out) and the therapist, never the other partner."""
+    """Remember the partner's latest distress rating (the calm gate reads it) and whether it is
+    FLOODED or more; tell them (the view suggests a time-out) and the therapist, never the other
+    partner."""
     for name in distress_fields(schema_cls) if schema_cls is not None else ():
         value = data.get(name)
         if value is None:
             continue
+        s.setdefault("distress", {"a": None, "b": None})[actor] = value
         flooded = s.setdefault("flooded", {"a": False, "b": False})
         flooded[actor] = value >= FLOODED
         if flooded[actor]:
             add_event(ev, "distress_flagged", actor, {"partner": actor, "rating": value,
                                                       "step": step_name}, [actor, "therapist"])
+
+
+def calm(s, at_most) -> bool:
+    """Whether both partners' most recent distress rating (any: a check-in or check-out, a break
+    log, a return check, a pause check) is at most `at_most`; a partner with none is not known
+    to be calm."""
+    latest = s.get("distress") or {}
+    return all(latest.get(p) is not None and latest[p] <= at_most for p in PARTNERS)
 
 
 def log_entry(s, run, step, actor, data, now, ev):

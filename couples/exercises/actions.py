@@ -5,15 +5,22 @@ from __future__ import annotations
 import datetime as dt
 
 from . import hold, pause, safety
-from .acting import (Action, EngineError, Result, call_timeout, load, log_entry, need_partner,
-                     no_start_reason, note_distress, private_audience)
+from .acting import (Action, EngineError, Result, call_timeout, calm, load, log_entry,
+                     need_partner, no_start_reason, note_distress, private_audience)
 from .declarations import EXERCISES, NOBODY, PARTNERS, Ctx
-from .runs import add_event, advance, collects, complete, exercise_of, pending, start
+from .runs import (abandon_stack, add_event, advance, collects, complete, exercise_of, pending,
+                   start)
 from .state import copy_state, deadline, iso, new_state, upgrade
 
 __all__ = ["Action", "EngineError", "Result", "USER_KINDS", "SYSTEM_KINDS", "apply", "replay",
            "visible"]
 
+
+CALM_GATE = ("This conversation is for when you are both calm: it starts when each of you has "
+             "rated your distress {limit} or below, most recently. One of you has rated higher, "
+             "or has not rated it yet in this session. Take a time-out to settle first, or pause "
+             "and use the pause technique (name the feeling, rate it from 0 to 10), then try "
+             "again.")
 
 # --------------------------------------------------------------------------- handlers
 
@@ -67,6 +74,9 @@ def _h_start(s, a, ev):
         raise EngineError("distress_gate",
                           "Your last rating was high. A time-out first may help; to start this "
                           "exercise now, choose \"start anyway\".", {"start_anyway": "Needed."})
+    if ex.calm_at_most is not None and not calm(s, ex.calm_at_most):
+        # Whoever starts it: the talk needs both calm. Neither partner nor a rating is named.
+        raise EngineError("calm_gate", CALM_GATE.format(limit=ex.calm_at_most))
     start(s, ex, a.actor, options, a.now, ev)
     if ex.demanding and s.get("flooded", {}).get(a.actor):  # the therapist learns it, the partner not
         add_event(ev, "started_anyway", a.actor, {"partner": a.actor, "exercise": ex.key},
@@ -96,8 +106,21 @@ def _submit(s, actor, step_name, payload, now, ev):
         run["answers"][actor] = data
         if pending(step, run):
             return
+        ex = exercise_of(run)
+        if step.name == "suds_before" and ex.calm_at_most is not None \
+                and not calm(s, ex.calm_at_most):
+            return set_aside(s, run, "not_calm", ev)
         return complete(s, step, dict(run["answers"]), actor, now, ev)
     complete(s, step, data, actor, now, ev)
+
+
+def set_aside(s, run, reason, ev):
+    """The running exercise stops here, unfinished (`exercise_abandoned` with `reason`); an
+    exercise a time-out interrupted is set aside with it."""
+    add_event(ev, "exercise_abandoned", None, {"exercise": run["exercise"], "step": run["step"],
+                                               "reason": reason})
+    s["run"], s["phase"] = None, "ready"
+    abandon_stack(s, ev)
 
 
 def _h_submit(s, a, ev):

@@ -94,6 +94,11 @@ class Exercise:
                   (default: back to the interrupted exercise, or phase "ready").
     demanding:    a partner whose last distress rating was FLOODED or more must say
                   "start anyway" (option `start_anyway`) to start it.
+    calm_at_most: for a talk only calm partners should have (after a fight): it starts only
+                  when both partners' most recent distress rating is at most this (refused
+                  `calm_gate`, whoever starts it; "start anyway" does not apply), and when its
+                  own check-in rates either higher it is set aside (`exercise_abandoned`,
+                  reason `not_calm`). None: no such gate.
     checkin_optional: the check-in's distress rating may be left out (a light exercise); when
                   given it is kept, and flags at FLOODED or more, as everywhere.
     solo_steps:   steps that go on while a therapist holds joint practice (hold.py): what a
@@ -114,6 +119,7 @@ class Exercise:
     interrupts: bool = False
     after: Callable | None = None
     demanding: bool = False
+    calm_at_most: int | None = None
     checkin_optional: bool = False
     solo_steps: tuple = ()
 
@@ -206,7 +212,8 @@ def exercise_list() -> list:
     """The exercises a couple can start, with the choices (if any) to make when starting one."""
     return [{"key": e.key, "title": e.title, "summary": e.summary, "minutes": e.minutes,
              "not_when": e.not_when, "options": describe(e.options),
-             "demanding": e.demanding, "interrupts": e.interrupts} for e in EXERCISES.values()]
+             "demanding": e.demanding, "calm_at_most": e.calm_at_most,
+             "interrupts": e.interrupts} for e in EXERCISES.values()]
 
 
 # --------------------------------------------------------------------------- context

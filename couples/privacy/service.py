@@ -247,6 +247,8 @@ def _erase_from_state(state: dict, seat: str) -> dict | None:
         out["paused"] = {**paused, "reason": None}
     if (state.get("flooded") or {}).get(seat):  # from their private ratings
         out["flooded"] = {**state["flooded"], seat: False}
+    if (state.get("distress") or {}).get(seat) is not None:  # their latest rating (the calm gate)
+        out["distress"] = {**state["distress"], seat: None}
     return out if out != state else None
 
 

@@ -50,6 +50,16 @@ SLOTS = {
     "when": (WORDS, ("when",)),
     "what": (WORDS, ("what",)),
     "gesture": (WORDS, ("gesture",)),
+    "answered_by": (NAME, ("answered_by",)),
+    "still_need": (WORDS, ("still_need",)),
+    "differently": (WORDS, ("differently",)),
+    "you_could": (WORDS, ("you_could",)),
+    "do": (WORDS, ("do",)),
+    "feel": (WORDS, ("feel",)),
+    "fear": (WORDS, ("fear",)),
+    "need": (WORDS, ("need",)),
+    "name": (WORDS, ("name",)),
+    "sign": (WORDS, ("sign",)),
     "step": (STEP, ("exercise", "step")),
     "answers": (ANSWERS, ("data",)),
 }
@@ -83,10 +93,12 @@ SENTENCES = {
     "timer_started": by_field("step", {"break": "Break of {minutes} minutes started.",
                                        "return_check": "Up to {minutes} minutes to come back.",
                                        "not_back": "Up to {minutes} minutes to choose whether to wait.",
-                                       "waiting_return": "Up to {minutes} more minutes to come back."},
+                                       "waiting_return": "Up to {minutes} more minutes to come back.",
+                                       "talk": "A turn of up to {minutes} minutes started."},
                               "A timer of {minutes} minutes started."),
     "timer_changed": "The time to come back changed: {minutes} minutes in all.",
-    "timer_fired": by_field("step", {"break": "The agreed break time was reached."},
+    "timer_fired": by_field("step", {"break": "The agreed break time was reached.",
+                                     "talk": "The turn's time was up."},
                             "The time was up."),
     "return_time_agreed": "Agreed break: {minutes} minutes.",
     "return_missed": when("partner", "{partner} had not come back 15 minutes after the agreed time.",
@@ -111,11 +123,27 @@ SENTENCES = {
                    when("date", " Check in on {date}.")],
     "ritual_saved": ["{by} wrote down a greeting ritual and {agreed_by} agreed to keep it. "
                      "When: {when}. What: {what}.", when("gesture", " Gesture: {gesture}.")],
+    # After a fight: how each partner's apology was answered, and their plan for next time.
+    "after_fight_outcome": ["{partner} apologised, and ",
+                            by_field("apology", {"accept": "{answered_by} accepted the apology.",
+                                                 "still_need": "{answered_by} said what they still "
+                                                               "need: \u201c{still_need}\u201d."}),
+                            " Next time {partner} will: \u201c{differently}\u201d.",
+                            when("you_could", " {partner} asked: \u201c{you_could}\u201d.")],
+    # Our cycle: each map, once both chose to share; the cycle's name, once agreed.
+    "map_shared": "{partner}'s side of the cycle. When we get stuck: {do}. Underneath: {feel}. "
+                  "The fear: {fear}. The need: {need}.",
+    "cycle_named": "{by} named the cycle \u201c{name}\u201d and {agreed_by} agreed to keep it. "
+                   "Early sign: {sign}.",
     "exercise_completed": "Exercise completed.",
     "exercise_interrupted": "{by} called a time-out.",
     "exercise_resumed": "Back to the exercise.",
     # Set aside by a therapist's hold ("held"), or an earlier exercise a time-out had interrupted.
-    "exercise_abandoned": by_field("reason", {"held": "The exercise was set aside for now."},
+    "exercise_abandoned": by_field("reason", {"held": "The exercise was set aside for now.",
+                                              "not_calm": "The exercise was set aside for now: it "
+                                                          "needs both partners calm (a distress "
+                                                          "of 5 or below). A time-out or a pause "
+                                                          "can help first."},
                                    "The earlier exercise was set aside."),
     # A therapist's hold on joint practice: that it happened, never why.
     "practice_held": by_viewer("Joint practice was put on hold.",
@@ -157,7 +185,8 @@ QUIET = ("step_started",)
 # What the live room reads out to a screen reader as it happens (besides a partner's answers).
 ANNOUNCED = ("paused", "resumed", "session_ended", "exercise_started", "not_today",
              "session_ready", "timer_fired", "return_missed", "breathing_started", "pause_ended",
-             "practice_held", "practice_released", "ritual_saved", "floor_plan")
+             "practice_held", "practice_released", "ritual_saved", "floor_plan", "map_shared",
+             "cycle_named", "after_fight_outcome")
 ANNOUNCE_ANSWER = "{by} answered: {step}."
 
 # How an answer is shown: yes-no fields, minutes, and one answer in a line of text.
@@ -168,7 +197,8 @@ VALUES = {"true": "Yes", "false": "No", "minutes": "{value} minutes",
 HIDDEN = ("share",)
 
 # The 0-10 ratings, by field name: what each measures.
-MEASURES = {"suds": "Distress", "connected": "Connection", "arousal": "Stirred up"}
+MEASURES = {"suds": "Distress", "connected": "Connection", "arousal": "Stirred up",
+            "supported": "Felt supported"}
 
 
 def export() -> dict:

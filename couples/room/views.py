@@ -14,6 +14,7 @@ from ..exercises import engine
 from ..extensions import db
 from ..models import TherapistLink, TherapistNote, User
 from ..review import vocabulary
+from ..review.cycles import latest_cycle
 from ..review.rituals import latest_ritual
 from . import sessions
 
@@ -33,9 +34,10 @@ def practice_home():
     past = [s for s in mine if s.ended_at is not None]
     # Only the active couple's ritual: a former couple's is theirs to read in its transcripts.
     ritual = latest_ritual(member.couple_id, member.seat) if member else None
+    cycle = latest_cycle(member.couple_id, member.seat) if member else None
     return render_template("practice/home.html", member=member, active=active, past=past,
-                           exercises=engine.exercise_list(), ritual=ritual,
-                           names=sessions.partner_names(member.couple) if ritual else {})
+                           exercises=engine.exercise_list(), ritual=ritual, cycle=cycle,
+                           names=sessions.partner_names(member.couple) if ritual or cycle else {})
 
 
 @bp.post("/practice")
@@ -83,8 +85,15 @@ def _room_config(session, role) -> dict:
             "steps": vocabulary.catalogue(), "measures": vocabulary.MEASURES,
             "sentences": vocabulary.export(),
             "started_at": session.created_at.isoformat(),
+            # The couple's named cycle ("Our cycle"), for the pause panel to refer to; or null.
+            "cycle": _cycle(session.couple_id, role),
             # Who besides the partner sees a private answer (the safety question): the page says so.
             "therapists": _linked_therapists(session.couple_id) if role in ("a", "b") else []}
+
+
+def _cycle(couple_id: int, role: str) -> dict | None:
+    cycle = latest_cycle(couple_id, role)
+    return {"name": cycle["name"], "sign": cycle["sign"]} if cycle else None
 
 
 def _linked_therapists(couple_id: int) -> list[str]:

@@ -657,7 +657,7 @@ def test_exercise_list_and_registry():
     assert set(engine.EXERCISES) >= {"greeting", "timeout", "needs"}
     for item in engine.exercise_list():
         assert set(item) == {"key", "title", "summary", "minutes", "not_when", "options", "demanding",
-                             "interrupts"}
+                             "calm_at_most", "interrupts"}
         assert item["minutes"] > 0 and item["not_when"], item["key"]  # the catalogue shows both
         if item["key"] in ("greeting", "timeout", "needs", "speaker_listener", "dialogue"):
             assert item["demanding"] is (item["key"] not in ("greeting", "timeout"))

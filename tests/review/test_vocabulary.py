@@ -226,8 +226,51 @@ def floor_session(room, clock):
     room.ok("bob", "end")
 
 
+def talks_session(room, clock):
+    """A stress-reducing conversation whose first turn runs out of time; an after-a-fight talk
+    set aside at a check-in above 5, then done with an apology accepted and one answered with
+    what is still needed; our cycle, both maps shared and the cycle named."""
+    room.safe()
+    room.ok("alice", "start_exercise", {"exercise": "stress", "turn_minutes": 5})
+    play(room, ("alice", {"suds": 3}), ("bob", {"suds": 4}), ("alice", {"first": "me"}),
+         ("alice", {"topic": "My manager"}))
+    fire(room, clock, 5)
+    play(room, ("bob", {"support": "That sounds so hard"}), ("alice", {"supported": 8}),
+         ("bob", {"topic": WATER}), ("bob", {}), ("alice", {"support": "I'm on your side"}),
+         ("bob", {"supported": 9, "helped": "You listened"}), ("alice", {"suds": 2}), ("bob", {"suds": 2}))
+    room.ok("alice", "start_exercise", {"exercise": "after_fight"})
+    play(room, ("alice", {"suds": 3}), ("bob", {"suds": 6}))  # set aside: not calm
+    room.ok("bob", "pause")
+    room.ok("bob", "pause_check", {"rating": 4, "next": "carry_on"})
+    room.ok("alice", "ready")
+    room.ok("bob", "start_exercise", {"exercise": "after_fight"})
+    play(room, ("alice", {"suds": 3}), ("bob", {"suds": 4}), ("bob", {"first": "me"}),
+         ("bob", {"feeling": "hurt"}), ("alice", {"feeling": "ashamed", "feeling_2": "sad"}),
+         ("bob", {"reality": "I waited an hour"}),
+         ("alice", {"summary": "You waited long", "validation": "It makes sense you were hurt"}),
+         ("alice", {"reality": "My phone died"}),
+         ("bob", {"summary": "Your phone died", "validation": "It makes sense you rushed"}),
+         ("bob", {"trigger": "Being forgotten as a child"}), ("alice", {"trigger": "Being shouted at"}),
+         ("bob", {"part": "I snapped", "apology": "I'm sorry I blamed you"}),
+         ("alice", {"answer": "accept"}),
+         ("alice", {"part": "I walked off", "apology": "I'm sorry I left"}),
+         ("bob", {"answer": "still_need", "still_need": WATER}),
+         ("alice", {"heard": "You need a call"}),
+         ("bob", {"differently": "Say I'm worried first", "you_could": "Text me"}),
+         ("alice", {"differently": "Charge my phone"}),
+         ("alice", {"suds": 2}), ("bob", {"suds": 2}))
+    room.ok("alice", "start_exercise", {"exercise": "cycle"})
+    play(room, ("alice", {"suds": 2}), ("bob", {"suds": 3}),
+         ("alice", {"do": "I chase", "feel": "scared", "fear": "Being left", "need": "reassurance"}),
+         ("bob", {"do": "I go quiet", "feel": "overwhelmed", "fear": "Failing you", "need": "space"}),
+         ("bob", {"reveal": "share"}), ("alice", {"reveal": "share"}),
+         ("alice", {"name": "the storm", "sign": WATER}), ("bob", {"agree": "keep"}),
+         ("alice", {"suds": 1}), ("bob", {"suds": 2}))
+    room.ok("alice", "end")
+
+
 SESSIONS = {"full": full_session, "floor": floor_session, "held": held_session, "rescheduled": rescheduled_session,
-            "missed": missed_session, "therapist_hold": therapist_hold_session}
+            "missed": missed_session, "therapist_hold": therapist_hold_session, "talks": talks_session}
 
 
 # --------------------------------------------------------------------------- the three renderings
@@ -441,7 +484,22 @@ def test_the_api_the_transcript_page_and_the_live_room_say_the_same(app, world, 
                        ("exercise_abandoned", "The exercise was set aside for now."),
                        ("practice_held", "Your therapist paused joint practice for now."),
                        ("practice_held", "Joint practice was put on hold."),
-                       ("practice_released", "Your therapist opened joint practice again.")]:
+                       ("practice_released", "Your therapist opened joint practice again."),
+                       ("timer_started", "A turn of up to 5 minutes started."),
+                       ("timer_fired", "The turn's time was up."),
+                       ("exercise_abandoned", "The exercise was set aside for now: it needs both partners "
+                                              "calm (a distress of 5 or below). A time-out or a pause can "
+                                              "help first."),
+                       ("after_fight_outcome", f"{BOB} apologised, and Alice accepted the apology. Next "
+                                               f"time {BOB} will: \u201cSay I'm worried first\u201d. {BOB} "
+                                               "asked: \u201cText me\u201d."),
+                       ("after_fight_outcome", f"Alice apologised, and {BOB} said what they still need: "
+                                               f"\u201c{WATER}\u201d. Next time Alice will: \u201cCharge my "
+                                               "phone\u201d."),
+                       ("map_shared", f"{BOB}'s side of the cycle. When we get stuck: I go quiet. "
+                                      "Underneath: overwhelmed. The fear: Failing you. The need: space."),
+                       ("cycle_named", f"Alice named the cycle \u201cthe storm\u201d and {BOB} agreed to "
+                                       f"keep it. Early sign: {WATER}.")]:
         assert (kind, line) in variants, (kind, line)
 
 
