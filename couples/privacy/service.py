@@ -181,7 +181,7 @@ def delete_account(user: User, password: str, confirm: str) -> None:
     accounts.authenticate(user.email, password)  # bad_credentials (401) when wrong
     user = db.session.get(User, user.id)
     if not user.is_therapist and access.active_membership(user) is not None:
-        pairing.leave(user)  # ends the couple and its live session for both, revokes its therapists
+        pairing.leave(user, deleting=True)  # ends the couple and its live session for both, revokes its therapists
     now = utcnow()
     erased_sessions = []
     if user.is_therapist:
@@ -200,7 +200,7 @@ def delete_account(user: User, password: str, confirm: str) -> None:
     from ..room import presence
     presence.audience_changed(user_id=user.id)
     db.session.commit()
-    presence.cut_lost_sockets([user.id])
+    presence.cut_lost_sockets([user.id], "account_deleted")
     _scrub(erased_sessions)
 
 
