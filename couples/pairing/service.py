@@ -161,11 +161,15 @@ def join(user: User, code: str) -> Couple:
     return db.session.get(Couple, invitation.couple_id)
 
 
-def leave(user: User) -> Couple:
-    """End the couple for both partners; its history stays readable by each of them."""
+def leave(user: User, *, deleting: bool = False) -> Couple:
+    """End the couple for both partners; its history stays readable by each of them. Their open
+    room hears why: the session's end first, then each socket its own `cause` (`deleting`: the
+    leaver is deleting their account, and the other partner is told so)."""
     member = _require_membership(user)
-    from ..room import presence, turns  # the room reads couples; the couple ends its room
-    turns.end_for_couple(user, member.seat, member.couple_id)
+    from ..room import presence, sockets, turns  # the room reads couples; the couple ends its room
+    ended = turns.end_for_couple(user, member.seat, member.couple_id)
+    if ended is not None:  # committed: both partners and the therapist see it end, while they still may
+        sockets.broadcast(ended)
     couple, now = member.couple, utcnow()
     couple.ended_at, couple.ended_by_id = now, user.id
     for seat in couple.members:
@@ -173,14 +177,17 @@ def leave(user: User) -> Couple:
             seat.left_at, seat.active_user_id = now, None
     _revoke_open_invitations(couple.id, now)
     # A therapist's access was given to the couple, so it ends with the couple.
-    affected = [m.user_id for m in couple.members]
+    others = [m.user_id for m in couple.members if m.user_id != user.id]
+    therapists = []
     for link in _live_links(couple.id):
         link.revoked_at, link.revoked_by_id, link.live_key = now, user.id, None
-        affected.append(link.therapist_id)
+        therapists.append(link.therapist_id)
     audit.record(user, "couple_ended", couple.id)
     presence.audience_changed(couple_id=couple.id)
     db.session.commit()
-    presence.cut_lost_sockets(affected)
+    presence.cut_lost_sockets([user.id], "account_deleted" if deleting else "left_couple")
+    presence.cut_lost_sockets(others, "partner_deleted" if deleting else "partner_left")
+    presence.cut_lost_sockets(therapists, "couple_ended")
     return couple
 
 
@@ -248,12 +255,14 @@ def consent(user: User, link_id: int) -> TherapistLink:
 def revoke(user: User, link_id: int) -> TherapistLink:
     """Either partner ends a therapist's access, at once."""
     from ..room import presence
-    _member, link = _own_link(user, link_id)
+    member, link = _own_link(user, link_id)
     link.revoked_at, link.revoked_by_id, link.live_key = utcnow(), user.id, None
     audit.record(user, "therapist_revoked", link.couple_id, f"user:{link.therapist_id}")
     presence.audience_changed(couple_id=link.couple_id)
     db.session.commit()
-    presence.cut_lost_sockets([link.therapist_id])  # their open room closes before this returns
+    presence.cut_lost_sockets([link.therapist_id], "link_removed")  # their open room closes before this returns
+    presence.tell_partners(link.couple_id, {"cause": "link_removed", "by": member.seat,
+                                            "therapist": link.therapist.display_name})
     return link
 
 

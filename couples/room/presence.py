@@ -320,17 +320,31 @@ def lost_connections(process: str | None = None, user_ids=None) -> list[tuple[st
     return lost
 
 
-def cut(lost: list[tuple[str, str]]) -> None:
-    """Tell each socket why, then disconnect it, on whichever process holds it (the message queue
-    carries both when it is another's)."""
+def cut(lost: list[tuple[str, str]], cause: str | None = None) -> None:
+    """Tell each socket why (`reason`, and the specific `cause`: the reason itself unless the
+    request that ended access knows better), then disconnect it, on whichever process holds it
+    (the message queue carries both when it is another's)."""
     for sid, reason in lost:
-        socketio.emit("revoked", {"reason": reason}, to=sid)
+        socketio.emit("revoked", {"reason": reason, "cause": cause or reason}, to=sid)
         socketio.server.disconnect(sid, namespace="/")
 
 
-def cut_lost_sockets(user_ids) -> list[tuple[str, str]]:
+def cut_lost_sockets(user_ids, cause: str | None = None) -> list[tuple[str, str]]:
     """Cut these users' sockets that lost their login or role: called by a revocation after its
-    commit, so the cut happens in the same request (the sweeper is only the backstop, for expiries)."""
+    commit, so the cut happens in the same request (the sweeper is only the backstop, for expiries).
+    `cause` says why in words the page can explain (docs/protocol.md §2: `revoked`)."""
     lost = lost_connections(user_ids=[u for u in user_ids if u is not None])
-    cut(lost)
+    cut(lost, cause)
     return lost
+
+
+def tell_partners(couple_id: int, message: dict) -> None:
+    """Send `notice` (message plus the session's id) to the partners' live sockets in the
+    couple's open session, after the caller's commit: something changed around their room."""
+    session = db.session.scalar(select(PracticeSession).where(PracticeSession.active_couple_id == couple_id))
+    if session is None:
+        return
+    data = {"session_id": session.public_id, **message}
+    for sid, role in audience(session.id):
+        if role in ("a", "b"):
+            socketio.emit("notice", data, to=sid)

@@ -352,7 +352,7 @@ def test_logout_disconnects_the_sockets_of_that_login_within_a_second(room):
                            headers={"Authorization": f"Bearer {room.world.tokens['alice']}"})
     assert resp.status_code == 204
     assert seconds_until_gone(room.alice) < 1.0
-    assert room.alice.revoked == [{"reason": "logged_out"}]
+    assert room.alice.revoked == [{"reason": "logged_out", "cause": "logged_out"}]
     assert room.bob.sio.connected and room.theo.sio.connected
     with pytest.raises(socketio.exceptions.ConnectionError):
         LivePeer(room.live, room.world.tokens["alice"], "alice").connect()
@@ -364,7 +364,7 @@ def test_a_revoked_consent_disconnects_the_therapist_within_a_second(room):
                            .values(revoked_at=utcnow(), live_key=None))
         db.session.commit()
     assert seconds_until_gone(room.theo) < 1.0
-    assert room.theo.revoked == [{"reason": "access_revoked"}]
+    assert room.theo.revoked == [{"reason": "access_revoked", "cause": "access_revoked"}]  # the sweeper: no request to say more
     again = room.peer("theo", join=False)
     assert error(again.join())["code"] == "forbidden"
     room.alice.wait_for(lambda p: not p.presence[-1]["presence"]["therapist"]["observing"], "observer gone")

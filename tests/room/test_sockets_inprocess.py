@@ -94,36 +94,71 @@ def _revoke_link(app, world, client):
     return client.post(f"/api/v1/couple/therapists/{link}/revoke", json={})
 
 
-REVOCATIONS = {  # request -> (the sockets it must cut, why they are told)
-    "logout": (lambda app, w, c: c.post("/logout"), {"alice_cookie"}, "logged_out"),
+ALICE = {"alice_cookie", "alice_token"}
+REVOCATIONS = {  # request -> (the sockets it must cut, what each is told: `revoked` reason and cause)
+    "logout": (lambda app, w, c: c.post("/logout"), {"alice_cookie": ("logged_out", "logged_out")}),
     "token revoked": (lambda app, w, c: app.test_client().delete(
-        "/api/v1/tokens/current", headers={"Authorization": f"Bearer {w.tokens['alice']}"}), {"alice_token"}, "logged_out"),
-    "consent revoked": (_revoke_link, {"theo"}, "access_revoked"),
-    "couple left": (lambda app, w, c: c.post("/api/v1/couple/leave", json={}),
-                    {"alice_cookie", "alice_token", "bob", "theo"}, "access_revoked"),
+        "/api/v1/tokens/current", headers={"Authorization": f"Bearer {w.tokens['alice']}"}),
+        {"alice_token": ("logged_out", "logged_out")}),
+    "consent revoked": (_revoke_link, {"theo": ("access_revoked", "link_removed")}),
+    "couple left": (lambda app, w, c: c.post("/api/v1/couple/leave", json={}), {
+        **dict.fromkeys(ALICE, ("access_revoked", "left_couple")), "bob": ("access_revoked", "partner_left"),
+        "theo": ("access_revoked", "couple_ended")}),
     "account deleted": (lambda app, w, c: c.post("/api/v1/me/delete", json={
-        "password": "correct horse battery", "confirm": "delete my account"}),
-        {"alice_cookie", "alice_token", "bob", "theo"}, None),
+        "password": "correct horse battery", "confirm": "delete my account"}), {
+        **dict.fromkeys(ALICE, ("access_revoked", "account_deleted")), "bob": ("access_revoked", "partner_deleted"),
+        "theo": ("access_revoked", "couple_ended")}),
 }
 
 
 @pytest.mark.parametrize("what", list(REVOCATIONS))
 def test_each_revocation_cuts_the_sockets_it_ends_in_the_same_request(app, world, what):
     """No sweeper pass: when the request answers, the sockets whose access it ended are gone
-    (told why first), and every other socket is still in the room."""
+    (told why first, in words the page can explain), and every other socket is still in the room."""
     pid = start_session(app, world)
     client, socks = _in_room(app, world, pid)
-    request, cut, reason = REVOCATIONS[what]
+    request, cut = REVOCATIONS[what]
     resp = request(app, world, client)
     assert resp.status_code in (200, 204, 302, 303), resp.get_data(as_text=True)[:300]
-    assert {name for name, sock in socks.items() if not sock.is_connected()} == cut
-    for name in cut:
-        told = [m["args"][0]["reason"] for m in socks[name].queue if m["name"] == "revoked"]
-        assert told and (reason is None or told == [reason]), (name, told)
+    assert {name for name, sock in socks.items() if not sock.is_connected()} == set(cut)
+    for name, (reason, cause) in cut.items():
+        told = [m["args"][0] for m in socks[name].queue if m["name"] == "revoked"]
+        assert told == [{"reason": reason, "cause": cause}], (name, told)
     for name, sock in socks.items():
         if name not in cut:
             assert sock.emit("heartbeat", {}, callback=True)["ok"]
             sock.disconnect()
+
+
+@pytest.mark.parametrize("what", ["couple left", "account deleted"])
+def test_when_the_couple_ends_its_open_room_sees_the_session_end_before_the_cut(app, world, what):
+    """Leaving (or deleting the account) ends the live session for everyone in the room: each
+    socket gets the `session_ended` update first, then `revoked` with its cause."""
+    pid = start_session(app, world)
+    client, socks = _in_room(app, world, pid)
+    for sock in socks.values():
+        sock.get_received()
+    assert REVOCATIONS[what][0](app, world, client).status_code == 200
+    for name, sock in socks.items():
+        names = [(m["name"], [e["type"] for e in m["args"][0].get("events", [])]) for m in sock.queue]
+        ended = next(i for i, (n, types) in enumerate(names) if n == "update" and "session_ended" in types)
+        assert ended < [n for n, _ in names].index("revoked"), (name, names)
+
+
+def test_removing_the_therapist_tells_both_partners_in_the_room(app, world):
+    """The therapist's socket is cut (link_removed); both partners' sockets stay and get a
+    `notice` naming who removed whom, and nothing else learns it."""
+    pid = start_session(app, world)
+    client, socks = _in_room(app, world, pid)
+    for sock in socks.values():
+        sock.get_received()
+    assert _revoke_link(app, world, client).status_code == 200
+    for name in ("alice_cookie", "alice_token", "bob"):
+        notices = [m["args"][0] for m in socks[name].get_received() if m["name"] == "notice"]
+        assert notices == [{"session_id": pid, "cause": "link_removed", "by": "a", "therapist": "Theo"}], name
+    assert [m["name"] for m in socks["theo"].queue] == ["revoked"]
+    for name in ("alice_cookie", "alice_token", "bob"):
+        socks[name].disconnect()
 
 
 def test_an_observing_therapist_is_audited_and_shown_to_the_partners(app, world):
