@@ -17,6 +17,10 @@ WAITING = "Thank you. Your partner will not see your answer. Waiting for their a
 
 NOT_TODAY = ("Today is not the right day for a joint exercise, and that is fine. "
              "If you see a therapist, they can help you decide what comes next.")
+# The observer's words for the same moment: what happened, not advice meant for a partner.
+NOT_TODAY_THERAPIST = ("A partner said it does not feel safe to practise together today, so no joint "
+                       "exercise will start. Both partners were shown where to find help, and told "
+                       "that their therapist can help them decide what comes next.")
 
 
 def phase_for(s, viewer):

@@ -55,6 +55,7 @@ def view(state: dict, viewer: str, now: dt.datetime) -> dict:
         out["prompt"] = safety.NOT_TODAY
         if viewer == "therapist":
             out["safety"] = dict(s["safety"])
+            out["prompt"] = safety.NOT_TODAY_THERAPIST
     elif phase == "ready":
         out["prompt"] = ("Choose an exercise to do together, or end the session whenever you "
                          "like." if viewer != "therapist"
@@ -65,7 +66,8 @@ def view(state: dict, viewer: str, now: dt.datetime) -> dict:
             out["prompt"] = hold.PROMPT if viewer in PARTNERS else hold.THERAPIST_PROMPT
         out["can_timeout"] = viewer in PARTNERS
     elif phase == "ended":
-        out["prompt"] = "This session has ended. Thank you both for your care today."
+        out["prompt"] = ("This session has ended. Thank you both for your care today."
+                         if viewer != "therapist" else "This session has ended.")
     if run:
         ex = exercise_of(run)
         step = ex.step(run["step"])

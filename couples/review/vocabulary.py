@@ -165,7 +165,9 @@ SENTENCES = {
                          "You were both ready; the session continued."),
     "session_ready": by_viewer("Both partners answered the private question. Ready to begin.",
                                "You both answered the private question. Ready to begin."),
-    "not_today": "{message}",
+    "not_today": by_viewer("The session did not go ahead today. The partners were shown where "
+                           "to find help, and that you can help them decide what comes next.",
+                           "{message}"),
     "safety_waiting": "{message}",
     "safety_answered": by_field("safe", {"true": "You said it feels safe.",
                                          "false": "You said it does not feel safe right now."}),
