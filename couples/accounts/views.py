@@ -30,11 +30,17 @@ REGISTERED = ("Thank you. If this email was new, your account is ready: log in w
               "already had an account, nothing was changed: log in with that account's password.")
 
 
+def next_page() -> str | None:
+    """Where the person was going (an invitation link, say), if it is a path on this site: kept
+    through register -> log in -> there, and never a way off the site (safe_next)."""
+    return safe_next(request.args.get("next"))
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @register_limits
 def register():
     if current_user.is_authenticated:
-        return redirect(url_for("pairing.dashboard"))
+        return redirect(next_page() or url_for("pairing.dashboard"))
     values, errors, status = {"role": "partner"}, {}, 200
     if request.method == "POST":
         values = form_input("email", "display_name", "role")
@@ -46,15 +52,16 @@ def register():
         else:
             session["login_email"] = data["email"].strip().lower()  # filled in on the login page
             flash(REGISTERED, "success")
-            return redirect(url_for("accounts.login"), 303)
-    return render_template("auth/register.html", values=values, errors=errors), status
+            return redirect(url_for("accounts.login", next=next_page()), 303)
+    return render_template("auth/register.html", values=values, errors=errors, next=next_page(),
+                           invited=is_invitation(next_page())), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @login_limits
 def login():
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(url_for("pairing.dashboard"))
+        return redirect(next_page() or url_for("pairing.dashboard"))
     values, errors, status = {}, {}, 200
     if request.method == "GET" and session.get("login_email"):
         values = {"email": session.pop("login_email")}
@@ -67,8 +74,14 @@ def login():
             errors, status = form_errors(err), getattr(err, "status", 422)
         else:
             log_in(user)
-            return redirect(safe_next(request.args.get("next")) or url_for("pairing.dashboard"))
-    return render_template("auth/login.html", values=values, errors=errors), status
+            return redirect(next_page() or url_for("pairing.dashboard"))
+    return render_template("auth/login.html", values=values, errors=errors, next=next_page(),
+                           invited=is_invitation(next_page())), status
+
+
+def is_invitation(path: str | None) -> bool:
+    """The page after logging in is a partner's invitation (/join/<code>): say so on the way."""
+    return bool(path) and path.startswith(url_for("pairing.join_page", code="x")[:-1])
 
 
 @bp.post("/logout")

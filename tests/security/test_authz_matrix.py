@@ -10,6 +10,7 @@ Columns: anonymous, partner (Alice, this couple), other_partner (Carol, another 
 when she left; her column targets that former couple, whose history stays hers to read).
 "L" = redirected to the login page.
 """
+import datetime as dt
 import hashlib
 import json
 import uuid
@@ -17,12 +18,15 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from couples.exercises import engine
 from couples.extensions import db, socketio
 from couples.room.packets import REFUSED_EVENT, RESERVED_EVENTS
 from couples.models import Connection
 from couples.models import (AuditEntry, Couple, CoupleMember, Invitation, PracticeSession,
                             SessionEvent, SignalRead, TherapistLink, TherapistNote)
+from exercise_walks import Replay, covering_walks, every_step
 from secworld import ACTORS, SUMMARY
+from support.inprocess import FakeClock
 
 OUTSIDERS = ("anonymous", "other_partner", "other_therapist", "revoked_therapist")
 THERAPIST_READS = {"session_observed", "transcript_read", "session_events_read", "progress_read",
@@ -328,6 +332,62 @@ def test_socket_cell(world, event, actor):
                {k: v for k, v in before.items() if k != "audit"}
         assert not any(r["name"] == "update" for r in received), received
         assert world.targets["partner"].session not in json.dumps(received)
+
+
+# --------------------------------------------------------------------------- every step's answer
+
+STEP_OUTSIDERS = ("other_partner", "other_therapist", "revoked_therapist", "left_user")
+STEP_OBSERVERS = ("therapist",) + STEP_OUTSIDERS
+
+
+def test_every_steps_answer_is_taken_only_from_the_partner_whose_turn_it_is(world):
+    """Table-driven from the registry: walks through every step of every exercise
+    (exercise_walks.py), and at each step's first entry its valid answer sent by the partner whose
+    turn it is not (unless both are asked) and by Theo or an outsider, in turn (the cells of the
+    `action` row above, sampled: one of them at each step) is refused with the row's code, and
+    nobody hears of it (an accepted change would reach both partners); then the awaited partner's
+    answer is taken."""
+    expected = dict(zip(ACTORS, EVENTS["action"].split()))
+    t0 = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
+    clock, checked, n = FakeClock(), set(), 0
+    world.app.config["CLOCK"] = clock
+    try:
+        for walk in covering_walks(t0):
+            replay = Replay(world, clock, t0)
+            outsiders = {a: _connect(world, a) for a in STEP_OUTSIDERS}
+            for a, c in outsiders.items():
+                c.emit("join", {"session_id": world.targets[a].session, "last_seq": 0}, callback=True)
+            at = {i: target for target, i in walk.reaches.items() if target not in checked}
+            for i, move in enumerate(walk.moves):
+                if i in at and move.kind == "submit":
+                    checked.add(at[i])
+                    n += 1
+                    senders = [(STEP_OBSERVERS[n % 5], STEP_OBSERVERS[n % 5])]
+                    other = "b" if move.seat == "a" else "a"
+                    if other not in replay.waiting():
+                        senders.append((other, "not_your_turn"))
+                    for who, code in senders:
+                        client = outsiders.get(who) or replay.clients[who]
+                        action = {"session_id": replay.session, "id": f"step-{uuid.uuid4().hex[:10]}",
+                                  "kind": "submit", "step": move.step, "data": move.data}
+                        got = _ack_code(client.emit("action", action, callback=True))
+                        SUMMARY["authorization cells checked"] += 1
+                        assert got == expected.get(code, code), (at[i], who, got)
+                    for a, c in {**outsiders, **replay.clients}.items():
+                        assert not any(r["name"] == "update" for r in c.get_received()), (at[i], a)
+                replay.play(move)
+                replay.drain()
+            for c in outsiders.values():
+                c.disconnect()
+            replay.close()
+        assert checked == {t for t in every_step() if not _only_timer(*t)}
+    finally:
+        world.app.config.pop("CLOCK", None)
+
+
+def _only_timer(exercise, step):
+    """A step only the timer moves on (a time-out's break): nobody's answer completes it."""
+    return engine.EXERCISES[exercise].step(step).actor == engine.NOBODY
 
 
 def test_cookie_login_opens_a_socket_and_a_foreign_token_does_not(world):

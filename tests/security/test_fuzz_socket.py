@@ -1,7 +1,10 @@
 """Bad input on every socket event (hypothesis): each case gets the error ack
 {ok: false, error: {code, message, fields}}, never server_error, the other partner's connection
-is untouched and hears nothing, and the stored data stays as it was. Also: the socket rate
-limits, per socket and per person (couples/room/ratelimit.py)."""
+is untouched and hears nothing, and the stored data stays as it was. Bad answers are sent at every
+step of every exercise in the registry (exercise_walks.py: a new exercise is fuzzed without a line
+here). Also: the socket rate limits, per socket and per person (couples/room/ratelimit.py)."""
+import datetime as dt
+import random
 import uuid
 
 import pytest
@@ -11,12 +14,18 @@ from hypothesis import strategies as st
 from couples.room import ratelimit
 from couples.extensions import socketio
 from couples.room.packets import REFUSED_EVENT, RESERVED_EVENTS
+from exercise_walks import Replay, broken_payloads, covering_walks, described, every_step, valid_payload
 from fuzzkit import BAD_RATINGS, BAD_TEXT, DEEP, EXTRA_KEYS, any_body, json_values
 from secworld import EASY_SOCKETS, SUMMARY
 from support.clients import LivePeer
+from support.inprocess import FakeClock
 
 FUZZ = settings(max_examples=120, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+# The envelope and the check-in's data: fewer cases than the other events, since every step of
+# every exercise gets its own bad answers (test_bad_answers_at_every_step_of_every_exercise).
+ENVELOPE = settings(FUZZ, max_examples=40)
+T0 = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
 
 
 CODES: dict = {}  # error code -> how often (printed by test_codes_seen, for the curious)
@@ -111,7 +120,7 @@ def test_bad_actions(room):
             PracticeSession.couple_id == theirs))
         db.session.remove()
 
-    @FUZZ
+    @ENVELOPE
     @given(data=st.data())
     def case(data):
         payload = data.draw(bad_actions(room))
@@ -218,6 +227,51 @@ def test_a_valid_action_still_works_after_all_that(room):
     ack = room.alice.emit("action", room.valid_action(), callback=True)
     assert ack["ok"], ack
     assert any(r["name"] == "update" and r["args"][0]["events"] for r in room.bob.get_received())
+
+
+def test_bad_answers_at_every_step_of_every_exercise(world, room):
+    """Walks that between them enter every step of every registered exercise, played through the
+    service; at each step's first entry, answers broken against that step's own input (a required
+    field dropped, an unknown key, a wrong type or range) from the partner whose turn it is, and a
+    valid one from Theo: each refused, nothing stored or heard. Then the walk goes on."""
+    rng, clock, fuzzed = random.Random(25), FakeClock(), set()
+    world.app.config["CLOCK"] = clock
+    try:
+        for walk in covering_walks(T0):
+            replay = Replay(world, clock, T0)
+            at = {i: target for target, i in walk.reaches.items() if target not in fuzzed}
+            for i, move in enumerate(walk.moves):
+                if i in at:
+                    fuzzed.add(at[i])
+                    fuzz_step(replay, at[i], move, rng, room, observer=len(fuzzed) % 4 == 0)
+                replay.play(move)
+                replay.drain()
+            replay.close()
+        assert fuzzed == set(every_step())
+    finally:
+        world.app.config.pop("CLOCK", None)
+        room.close()
+        room.__init__(world)  # the module's room, as the tests after this one expect it
+
+
+def fuzz_step(replay, target, move, rng, room, observer):
+    """Bad answers at `target`, the step the session stands at (each case sampled: two broken
+    answers from the partner whose turn it is, and at every fourth step Theo's valid one)."""
+    baseline = room.stable()
+    fields = described(*target)
+    seat = move.seat if move.kind == "submit" else "a"  # a break's log: either partner
+    valid = move.data if move.kind == "submit" else valid_payload(fields, rng, replay.clock.at.date())
+    cases = [(seat, bad) for bad in broken_payloads(fields, valid, rng)] + [("therapist", valid)] * observer
+    for who, data in cases:
+        ack = replay.send(who, "submit", data, target[1])
+        SUMMARY["fuzz cases run (socket)"] += 1
+        assert isinstance(ack, dict) and ack.get("ok") is False, (target, who, data, ack)
+        assert set(ack["error"]) == {"code", "message", "fields"}, ack
+        expected = "observer_read_only" if who == "therapist" else "invalid_input"
+        assert ack["error"]["code"] == expected, (target, data, ack)
+    heard = [r for c in replay.clients.values() for r in c.get_received() if r["name"] == "update"]
+    assert heard == [], (target, heard)
+    assert room.stable() == baseline, target
 
 
 # --------------------------------------------------------------------------- rate limit
