@@ -74,7 +74,8 @@ def therapist_home():
             PracticeSession.couple_id == couple_id).order_by(PracticeSession.id.desc())))
         couples.append({"couple": couple, "names": sessions.partner_names(couple), "sessions": theirs,
                         "live": [s for s in theirs if s.ended_at is None], "unread": unread.get(couple_id, 0)})
-    return render_template("therapist/home.html", couples=couples)
+    from ..pairing import live  # the page's live parts (static/js/dashboard.js)
+    return render_template("therapist/home.html", couples=couples, live=live.status(current_user))
 
 
 @bp.get("/therapist/couples/<int:couple_id>")

@@ -82,6 +82,8 @@ HTTP = {
     ("GET", "/api/v1/sessions/<public_id>/events"): ("401 200 403 200 403 403 200", "", None),
     ("GET", "/api/v1/sessions/<public_id>/transcript"): ("401 200 403 200 403 403 200", "", None),
     ("GET", "/api/v1/therapist/couples"): ("401 403 403 200 200 200 403", "", None),
+    # Each person's own live status: never another couple's (the outsiders' cells check the names).
+    ("GET", "/api/v1/dashboard"): ("401 200 200 200 200 200 200", "", None),
     ("GET", "/api/v1/therapist/couples/<int:couple_id>"): ("401 403 403 200 403 403 403", "", None),
 }
 

@@ -3,6 +3,7 @@ and the canary run in tests/security): what they need and whether it is there, w
 how it starts, and the moves through the app's pages both make. Importable without Playwright, so
 that `require_browser` can say it is missing."""
 import os
+import re
 from pathlib import Path
 
 from .services import service_unavailable
@@ -60,7 +61,8 @@ def enter_room(who):
     if start.count():
         start.click()
     else:
-        page.get_by_role("link", name="Rejoin the session").click()
+        # "Join" for a partner who has not been in it yet, "Rejoin" for one who has.
+        page.get_by_role("link", name=re.compile(r"^(Join|Rejoin) the session$")).click()
     page.wait_for_url("**/practice/*")
     connected(page)
     return page
