@@ -1,10 +1,11 @@
 """The couples API: the couple, its invitation, joining and leaving, therapists and consent."""
+from flask import request
 from flask_login import current_user
 
 from ..fields import EmptySchema
 from ..web.links import public_url
 from ..web.api import api_blueprint, body, reply
-from . import service as pairing
+from . import live, service as pairing
 from .schemas import (CoupleStatusOut, InvitationOut, JoinSchema, TherapistCoupleOut, TherapistCouplesOut,
                       TherapistInviteSchema, TherapistLinkOut)
 
@@ -86,3 +87,14 @@ def therapist_couples():
 @bp.get("/therapist/couples/<int:couple_id>")
 def therapist_couple(couple_id):
     return reply(TherapistCoupleOut, pairing.therapist_view(current_user, couple_id))
+
+
+# --- what a dashboard shows live ---------------------------------------------------------------
+
+@bp.get("/dashboard")
+def dashboard():
+    """The caller's live status (pairing/live.py); 304 while its version is unchanged."""
+    found = live.status(current_user)
+    if request.if_none_match.contains(found["version"]):
+        return "", 304, {"ETag": f'"{found["version"]}"', "Cache-Control": "no-store"}
+    return found, 200, {"ETag": f'"{found["version"]}"', "Cache-Control": "no-store"}

@@ -11,7 +11,7 @@ from ..errors import DomainError
 from ..review import signals
 from ..web.forms import form_errors, form_input
 from ..web.links import public_url
-from . import service as pairing
+from . import live, service as pairing
 from .schemas import JoinSchema, TherapistInviteSchema
 
 bp = Blueprint("pairing", __name__)
@@ -33,11 +33,11 @@ def render_dashboard(form: str | None = None, errors: dict | None = None, values
     """The partner's or the therapist's dashboard; `form` names the form whose `errors` to show."""
     if current_user.is_therapist:
         return render_template("dashboard_therapist.html", couples=pairing.therapist_couples(current_user),
-                               unread=signals.unread_counts(current_user)), status
+                               unread=signals.unread_counts(current_user), live=live.status(current_user)), status
     state = pairing.couple_status(current_user)
     invite_url = public_url("pairing.join_page", code=state.invitation.code) if state.invitation else None
     return render_template("dashboard.html", state=state, invite_url=invite_url, form=form,
-                           errors=errors or {}, values=values or {}), status
+                           errors=errors or {}, values=values or {}, live=live.status(current_user)), status
 
 
 def _done(action, message: str):

@@ -35,7 +35,8 @@ def practice_home():
     # Only the active couple's ritual: a former couple's is theirs to read in its transcripts.
     ritual = latest_ritual(member.couple_id, member.seat) if member else None
     cycle = latest_cycle(member.couple_id, member.seat) if member else None
-    return render_template("practice/home.html", member=member, active=active, past=past,
+    from ..pairing import live  # the dashboard's live status reads the room
+    return render_template("practice/home.html", member=member, active=active, past=past, live=live.status(current_user),
                            exercises=engine.exercise_list(), ritual=ritual, cycle=cycle,
                            names=sessions.partner_names(member.couple) if ritual or cycle else {})
 

@@ -414,7 +414,7 @@ def test_revoking_consent_cuts_off_an_observer_already_in_the_room(fresh):
     assert resp.status_code == 200
     assert not theo.is_connected()
     # The test client keeps what a disconnected socket was sent in `queue` (get_received refuses).
-    assert {"name": "revoked", "args": [{"reason": "access_revoked"}], "namespace": "/"} in theo.queue
+    assert {"name": "revoked", "args": [{"reason": "access_revoked", "cause": "link_removed"}], "namespace": "/"} in theo.queue
     SUMMARY["authorization cells checked"] += 2
 
 
