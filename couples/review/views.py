@@ -157,12 +157,21 @@ def add_note(public_id):
     body = (request.form.get("body") or "").strip()
     back = (url_for("room.practice_room", public_id=public_id) if request.form.get("back") == "room"
             else url_for("review.transcript_page", public_id=public_id))
+    # The page's script saves without leaving the page (static/js/notes.js): it asks for JSON.
+    wants_json = request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
     if not body or len(body) > NOTE_MAX:
-        flash(f"A note needs some text (at most {NOTE_MAX} characters).", "error")
+        message = f"A note needs some text (at most {NOTE_MAX} characters)."
+        if wants_json:
+            return {"error": {"code": "invalid_input", "message": message, "fields": {"body": message}}}, 422
+        flash(message, "error")
         return redirect(back + "#notes", 303)
-    db.session.add(TherapistNote(session_id=session.id, therapist_id=current_user.id, body=body))
+    note = TherapistNote(session_id=session.id, therapist_id=current_user.id, body=body)
+    db.session.add(note)
     audit.record(current_user, "note_added", session.couple_id, f"session:{public_id}")
     db.session.commit()
+    if wants_json:
+        return {"note": {"id": note.id, "body": note.body, "created_at": note.created_at.isoformat()},
+                "message": "Note saved. Only you can see it."}, 201
     flash("Note saved. Only you can see it.", "success")
     return redirect(back + "#notes", 303)
 

@@ -82,3 +82,24 @@ def test_an_unchanged_status_is_answered_304_and_a_revoked_link_changes_it(app):
     after = theo.get("/api/v1/dashboard", headers={"If-None-Match": etag})
     assert after.status_code == 200 and after.get_json()["couples"] == []
     assert dashboard(app, world, "bob").get_json()["couple"]["therapists"] == []
+
+
+def test_a_note_saved_in_place_answers_json_and_only_to_the_consented_therapist(app):
+    world = seed_world(app)
+    other_world(app, world)
+    pid = start_session(app, world)
+    wants_json = {"Accept": "application/json"}
+    theo = ApiClient(app.test_client(), world.tokens["theo"])
+    saved = theo.post(f"/sessions/{pid}/notes", data={"body": "Bob <b>softened</b>", "back": "room"},
+                      json=None, headers=wants_json)
+    assert saved.status_code == 201
+    assert saved.get_json()["note"]["body"] == "Bob <b>softened</b>"  # as written; the page sets it as text
+    empty = theo.post(f"/sessions/{pid}/notes", data={"body": "  "}, json=None, headers=wants_json)
+    assert empty.status_code == 422 and empty.get_json()["error"]["fields"] == {"body": empty.get_json()["error"]["message"]}
+    for outsider in ("alice", "pat", "eve"):  # a partner, another couple's therapist, a stranger
+        resp = ApiClient(app.test_client(), world.tokens[outsider]).post(
+            f"/sessions/{pid}/notes", data={"body": "x"}, json=None, headers=wants_json)
+        assert resp.status_code == 403, outsider
+    # Without JavaScript the same form still posts and comes back to the room at its notes.
+    plain = theo.post(f"/sessions/{pid}/notes", data={"body": "Second note", "back": "room"}, json=None)
+    assert plain.status_code == 303 and plain.headers["Location"].endswith(f"/practice/{pid}#notes")
