@@ -42,12 +42,13 @@ def iso_utc(at) -> str:
 
 def when(value, style: str = "datetime") -> Markup:
     """A moment as `<time datetime="...Z">` in UTC, marked for local-time.js; a calendar day
-    (a week's Monday) as a plain `<time>`, since it has no zone to convert."""
+    (a week's Monday) as a `<time>` with no zone to convert, which local-time.js writes in the
+    reader's own date format."""
     if style not in STYLES:
         raise ValueError(f"unknown time style {style!r}")
     day = _calendar_day(value)
     if day is not None:
-        return Markup('<time datetime="{}">{}</time>').format(day.isoformat(), day_text(day))
+        return Markup('<time datetime="{}" data-local-time="day">{}</time>').format(day.isoformat(), day_text(day))
     at = _moment(value)
     if at is None:
         return Markup("{}").format(value if value is not None else "")

@@ -22,8 +22,8 @@ def test_iso_strings_naive_and_other_zones_all_end_up_in_utc():
 
 
 def test_a_calendar_day_has_no_zone_to_convert():
-    assert str(when("2026-02-23")) == '<time datetime="2026-02-23">23 Feb 2026</time>'
-    assert str(when(date(2026, 3, 2))) == '<time datetime="2026-03-02">2 Mar 2026</time>'
+    assert str(when("2026-02-23")) == '<time datetime="2026-02-23" data-local-time="day">23 Feb 2026</time>'
+    assert str(when(date(2026, 3, 2))) == '<time datetime="2026-03-02" data-local-time="day">2 Mar 2026</time>'
 
 
 def test_anything_else_is_shown_as_escaped_text_not_markup():
