@@ -70,7 +70,7 @@ def sensible(state, now, draw):
         who = draw(st.sampled_from(t["waiting_for"] or ["a"]))
         return "safety", who, {"safe": draw(st.sampled_from([True] * 8 + [False]))}, None
     if t["phase"] == "ready":
-        ex = draw(st.sampled_from(["greeting", "needs", "timeout"]))
+        ex = draw(st.sampled_from(list(engine.EXERCISES)))  # every registered exercise
         payload = {"exercise": ex}
         if draw(st.booleans()):
             payload["start_anyway"] = draw(st.sampled_from([True, True, False, "yes"]))
@@ -151,7 +151,7 @@ def random_action(state, now, draw):
     if kind == "safety":
         payload = {"safe": draw(st.sampled_from([True, True, True, False, "yes"]))}
     elif kind == "start_exercise":
-        payload = {"exercise": draw(st.sampled_from(["greeting", "needs", "timeout", "nope"])),
+        payload = {"exercise": draw(st.sampled_from([*engine.EXERCISES, "nope"])),
                    **draw(st.sampled_from([{}, {"start_anyway": True}, {"start_anyway": 1}]))}
     elif kind == "timeout":
         payload = draw(st.sampled_from([{}, {}, {"feeling": "angry", "arousal": draw(st.integers(-1, 11))},
