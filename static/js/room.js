@@ -207,7 +207,8 @@ socket.on("notice", (msg) => {
   if (!msg || msg.session_id !== config.session_id || msg.cause !== "link_removed" || observer) return;
   const who = msg.by === me ? "You" : bdi(names[msg.by]);
   const parts = sentence`${who} removed ${bdi(msg.therapist)}'s access. ${bdi(msg.therapist)} can no longer watch or read your sessions.`;
-  const box = el("p", { class: "room-notice", id: "room-notice", role: "status" }, parts);
+  const box = el("p", { class: "room-notice", id: "room-notice", role: "status" }, parts, " ",
+    el("a", { href: "/dashboard", text: "Who can see your data" }));
   const old = $("room-notice");
   if (old) old.replaceWith(box);
   else $("presence").after(box);

@@ -113,7 +113,8 @@ def test_removing_the_therapist_clears_their_page_and_tells_the_other_partner(pe
     check_page(room, "dead-end-therapist-access-removed")
 
     expect(phone.locator("#room-notice")).to_have_text(
-        "Cam removed Dr Robin Lee's access. Dr Robin Lee can no longer watch or read your sessions.")
+        "Cam removed Dr Robin Lee's access. Dr Robin Lee can no longer watch or read your sessions. "
+        "Who can see your data")
     check_page(phone, "notice-therapist-removed")
     expect(cam.page.locator("#room-notice")).to_contain_text("You removed Dr Robin Lee's access.")
 
