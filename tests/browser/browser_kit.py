@@ -10,24 +10,41 @@ from support.browser import answer, connected, enter_room  # noqa: F401 - the te
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 WIDTHS = {"phone": (375, 800), "desktop": (1280, 900)}
+SCHEMES = ("light", "dark")
+AXE_SERIOUS = """async () => {
+    const r = await axe.run(document, {resultTypes: ['violations']});
+    return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
+      .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                  nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+}"""
+# A colour-scheme or size change has been laid out and painted (the charts repaint on both) and
+# its colour fades (CSS transitions, never an endless animation) have ended: no fixed sleep.
+PAINTED = """async () => {
+    await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+    await Promise.all(document.getAnimations().filter((a) => a instanceof CSSTransition)
+      .map((a) => a.finished.catch(() => null)));
+}"""
 
 
 def check_page(page, name: str) -> None:
-    """axe-core finds no serious or critical violation; screenshots at phone and desktop widths."""
+    """axe-core finds no serious or critical violation, in the light and the dark colour scheme;
+    screenshots of both at phone and desktop widths (light: the full page; dark: the screen)."""
     page.wait_for_load_state("load")
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
-          .map(v => ({id: v.id, impact: v.impact, help: v.help,
-                      nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-    }""")
-    assert result == [], f"{name}: accessibility violations: {json.dumps(result, indent=1)}"
     size = page.viewport_size
-    for label, (w, h) in WIDTHS.items():
-        page.set_viewport_size({"width": w, "height": h})
-        page.wait_for_timeout(150)  # charts redraw on resize
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{label}-{w}.png"), full_page=True)
-    page.set_viewport_size(size)
+    try:
+        for scheme in SCHEMES:
+            page.emulate_media(color_scheme=scheme)
+            page.evaluate(PAINTED)
+            result = page.evaluate(AXE_SERIOUS)
+            assert result == [], f"{name} ({scheme}): accessibility violations: {json.dumps(result, indent=1)}"
+            for label, (w, h) in WIDTHS.items():
+                page.set_viewport_size({"width": w, "height": h})
+                page.evaluate(PAINTED)
+                suffix = "" if scheme == "light" else "-dark"
+                page.screenshot(path=str(ARTIFACTS / f"{name}-{label}-{w}{suffix}.png"), full_page=scheme == "light")
+    finally:
+        page.emulate_media(color_scheme="light")
+        page.set_viewport_size(size)
 
 
 def observe(therapist, names):
