@@ -76,8 +76,13 @@ def paraphrase_prompt(ctx):
 
 
 def confirm_prompt(ctx):
-    last = (" This is the last piece of this turn: a correction now stands as you say it, "
-            "and the floor passes." if turn_full(ctx) else "")
+    if ctx.visits("paraphrase") >= MAX_PARAPHRASES:
+        last = (" This is the last try of this turn: a correction now stands as you say it, and "
+                "the floor passes.")
+    elif ctx.visits("piece") >= MAX_PIECES:
+        last = " This is the last piece of this turn: once your partner has it, the floor passes."
+    else:
+        last = ""
     return ("Did your partner get it? If something is off, correct it gently, in a sentence." + last)
 
 

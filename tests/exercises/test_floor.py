@@ -146,6 +146,10 @@ def test_a_turn_holds_at_most_five_pieces_then_the_floor_passes():
         one_piece(r, sp, f"piece {i}", more="more")
     assert "last piece" in r.view(sp)["prompt"]
     r.submit(sp, {"piece": "the fifth"})
+    r.submit(engine.other(sp), {"paraphrase": "the fourth"})
+    assert "once your partner has it, the floor passes" in r.view(sp)["prompt"]
+    r.submit(sp, {"verdict": "not_quite", "correction": "The fifth"})  # still said back first
+    assert r.step == "paraphrase"
     r.submit(engine.other(sp), {"paraphrase": "the fifth"})
     r.submit(sp, {"verdict": "yes"})
     assert r.step == "piece" and r.state["run"]["speaker"] == engine.other(sp)  # no "more" step
@@ -162,7 +166,7 @@ def test_corrections_are_bounded_then_the_last_correction_stands_and_the_floor_p
         r.submit(sp, {"verdict": "not_quite", "correction": "Not that"})
         assert r.step == "paraphrase"
     r.submit(li, {"paraphrase": "the last try"})
-    assert "the floor passes" in r.view(sp)["prompt"]
+    assert "a correction now stands as you say it" in r.view(sp)["prompt"]
     r.submit(sp, {"verdict": "not_quite", "correction": "Stretched thin, not angry"})
     assert r.step == "piece" and r.state["run"]["speaker"] == li
 
