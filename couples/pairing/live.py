@@ -55,11 +55,13 @@ def _therapists(couple_id: int) -> list[str]:
 
 
 def _session(session: PracticeSession, seat: str | None, user_id: int | None) -> dict:
-    here = presence.presence(session.id)
+    """The open session as its viewer's dashboard shows it. Who is in the room only for a partner:
+    a therapist learns that by observing, which is audited (room/entering.py)."""
     out = {"id": session.public_id, "started_at": session.created_at.isoformat(),
-           "started_by": _seat_of(session), "here": {"a": here["a"]["online"], "b": here["b"]["online"]},
-           "url": url_for("room.practice_room", public_id=session.public_id)}
+           "started_by": _seat_of(session), "url": url_for("room.practice_room", public_id=session.public_id)}
     if seat is not None:
+        here = presence.presence(session.id)
+        out["here"] = {"a": here["a"]["online"], "b": here["b"]["online"]}
         out["joined"] = _has_been_in(session, seat, user_id)
     return out
 

@@ -47,7 +47,8 @@ def test_each_person_sees_only_their_own_couple(app):
     assert (eve["role"], eve["couple"], eve["session"]) == ("partner", None, None)
     theo = dashboard(app, world, "theo").get_json()
     assert [c["id"] for c in theo["couples"]] == [world.couple_id]  # not Kim and Lou's: one consent only
-    assert theo["couples"][0]["session"]["id"] == pid and "joined" not in theo["couples"][0]["session"]
+    # A therapist learns who is in the room only by observing (audited): not from here.
+    assert theo["couples"][0]["session"]["id"] == pid and not {"joined", "here"} & set(theo["couples"][0]["session"])
     pat = dashboard(app, world, "pat").get_json()
     assert [c["id"] for c in pat["couples"]] == [world.other_couple]
     assert app.test_client().get("/api/v1/dashboard").status_code == 401
