@@ -136,7 +136,6 @@ function tell(news, redrawn) {
     lines.push(p);
   }
   box.replaceChildren(...lines);
-  box.hidden = false;
 }
 
 // --------------------------------------------------------------------------- redrawing
