@@ -177,6 +177,8 @@ def test_the_menu_of_every_partner_page_links_export_delete_and_who_viewed(brows
                     expect(link).to_be_visible()
                     expect(link).to_have_attribute("href", href)
                 expect(nav.get_by_role("button", name="Log out")).to_be_visible()
+                if path == "/practice":  # finding 10: one minute is not "1 minutes"
+                    expect(page.locator(".session-list")).to_contain_text("(1 minute)")
             if size is PHONE:
                 check_page(page, "menu-open")  # the last page, its menu open
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Who viewed my data").click()
