@@ -21,7 +21,7 @@ GROUPS = {
 NEEDS = tuple(word for words in GROUPS.values() for word in words)
 
 # The few shown first (a phone screen has room for a handful); the rest are a "more" away.
-COMMON = ("closeness", "to be heard", "support", "trust", "respect", "rest", "fairness", "fun")
+COMMON = ("closeness", "to be heard", "support", "respect", "rest", "fairness")
 assert set(COMMON) <= set(NEEDS)
 
 # NVC: "ignored", "misunderstood"... say what the other did; the feeling is under them.

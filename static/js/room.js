@@ -485,6 +485,7 @@ function applyEvent(ev, fresh) {
     $("timeline-empty").hidden = true;
   }
   if (fresh) announceEvent(ev);
+  if (fresh && ev.type === "timer_fired") timeIsUp(ev);
   if (room.chart && ev.type === "step_submitted") updateChart();
 }
 
@@ -552,9 +553,12 @@ function turnText(v) {
   const waiting = v.waiting_for || [];
   if (observer) {
     if (!waiting.length) return v.deadline_at ? "The partners are on a break." : "";
+    if (v.either) return sentence`Either ${namesOf(waiting).map((p) => (p === " and " ? " or " : p))} answers, for both.`;
     return sentence`Waiting for ${namesOf(waiting)}.`;
   }
   if (v.your_turn) {
+    // Say exactly who decides: one answer for both, or each their own.
+    if (v.either) return "Your turn: either of you answers, for you both. The first answer is kept.";
     return waiting.length > 1 ? "Your turn (you both answer this one)." : "Your turn.";
   }
   if (v.phase === "exercise" && !waiting.length) return v.deadline_at ? "You are both on a break." : "";
@@ -567,9 +571,12 @@ function setView(view) {
   if (view.server_now) setClock(view.server_now);
   const v = view;
   $("exercise-name").textContent = v.exercise_title ? `${v.exercise_title}${v.round > 1 ? ` · round ${v.round}` : ""}` : "";
+  $("step-count").textContent = v.step_number && !v.paused ? `Step ${v.step_number} of ${v.step_count}` : "";
   $("step-title").textContent = v.paused ? "Paused" : v.step_title || PHASE_TITLES[v.phase] || "";
   $("turn").replaceChildren(...[turnText(v)].flat());
   $("prompt").replaceChildren(...promptParts(v));
+  renderPartnerWords(v);
+  renderClose(v);
   // Server-rendered in room.html: who else sees the private answer, and help on "not today".
   if ($("safety-audience")) $("safety-audience").hidden = v.phase !== "safety" || !v.your_turn;
   $("crisis-help").hidden = v.phase !== "hold";
@@ -582,14 +589,26 @@ function setView(view) {
   const key = JSON.stringify([v.phase, v.step_id, v.your_turn, v.paused, v.paused && v.ready[me],
     (v.input || []).map((f) => f.name), v.can_start, v.can_timeout, v.suggest_timeout]);
   if (key !== room.formKey) {
-    const hadFocus = $("action-area").contains(document.activeElement) || document.activeElement === document.body;
+    const active = document.activeElement;
+    const hadFocus = $("action-area").contains(active) || active === document.body || active === $("step-title");
     const firstRender = room.formKey === null;
     room.formKey = key;
     renderActions(v);
     if (!firstRender && !observer) {
       if (v.your_turn) announce(`Your turn: ${$("step-title").textContent}.`);
-      if (hadFocus) $("step-title").focus();
+      if (hadFocus) showStep();
     }
+  }
+}
+
+/** A new step: its title takes the focus (one Tab on is the first field), and on a small screen
+ * the whole stage comes into view below the sticky bar, when it was not. */
+function showStep() {
+  $("step-title").focus({ preventScroll: true });
+  const box = $("stage").getBoundingClientRect();
+  const bar = $("safety-bar") && !$("safety-bar").hidden ? $("safety-bar").getBoundingClientRect().bottom : 0;
+  if (box.top < bar || box.bottom > window.innerHeight) {
+    $("stage").scrollIntoView({ block: "start" });
   }
 }
 
@@ -642,6 +661,9 @@ function tick() {
     return;
   }
   box.hidden = false;
+  // A step nobody answers is a break; any other step with a deadline is a timed turn.
+  const label = (v.waiting_for || []).length ? "Time left for this step" : "Time left in the break";
+  if ($("countdown-label").textContent !== label) $("countdown-label").textContent = label;
   const left = Math.max(0, Date.parse(trimIso(v.deadline_at)) - serverNow());
   const secs = Math.ceil(left / 1000);
   const h = Math.floor(secs / 3600);
@@ -685,6 +707,10 @@ function renderActions(v) {
 function pausedPanel(v) {
   const mine = v.ready && v.ready[me];
   const box = el("div", { class: "paused-panel" });
+  if (config.cycle) {
+    box.append(el("p", { class: "cycle-note", id: "cycle-note" }, "Your cycle: ", el("strong", {}, bdi(config.cycle.name)), ". ",
+      config.cycle.sign ? ["Early sign: ", bdi(config.cycle.sign), "."] : null));
+  }
   if (v.pause_reason) box.append(el("p", { class: "muted" }, "Your private reason: ", bdi(v.pause_reason)));
   if (v.pause_check && !mine) {
     // The pause technique: name it, rate it, choose what next; every part optional.
@@ -715,6 +741,7 @@ function exerciseChooser(v) {
       list.append(el("li", {},
         el("h3", { text: ex.title }),
         el("p", { text: ex.summary }),
+        aboutExercise(ex),
         stepForm(ex.options, {
           kind: "start_exercise", step: null, submit: "Start", idPrefix: `start-${ex.key}`,
           id: `start-${ex.key}`, extra: { exercise: ex.key },
@@ -725,6 +752,7 @@ function exerciseChooser(v) {
     list.append(el("li", {},
       el("h3", { text: ex.title }),
       el("p", { text: ex.summary }),
+      aboutExercise(ex),
       ...(ex.demanding && v.suggest_timeout
         // The choice is visible before pressing: this exercise asks a lot of a flooded body.
         ? [el("p", { class: "muted", text: "Your last rating was high, and this exercise asks a lot. A time-out first may help." })]
@@ -740,6 +768,14 @@ function exerciseChooser(v) {
       })));
   }
   return el("div", { class: "chooser" }, list);
+}
+
+// How long it takes, and when not to use it (the catalogue's minutes and not_when).
+function aboutExercise(ex) {
+  return el("p", { class: "exercise-about" },
+    ex.minutes ? el("span", { class: "exercise-minutes", text: `About ${plural(ex.minutes, "minute", "minutes")}.` }) : null,
+    ex.minutes && ex.not_when ? " " : null,
+    ex.not_when ? el("span", { class: "exercise-not-when" }, el("strong", { text: "Not when: " }), ex.not_when) : null);
 }
 
 // Shown only to the partner whose own last rating was 7 or more (the view says so privately).
@@ -787,14 +823,208 @@ function renderBreathing() {
 }
 setInterval(renderBreathing, 100);
 
+// --------------------------------------------------------------------------- the partner's words
+
+// The steps the engine adds around every exercise: a check-in, who goes first, a check-out.
+const AROUND = new Set(["suds_before", "choose_speaker", "suds_after"]);
+const RUN_STARTS = new Set(["exercise_started", "roles_swapped"]);
+
+/**
+ * The words a step answers: in this run of the current exercise, the other partner's latest
+ * entry since the responder's own last one, and before it, while each is one answer, up to three
+ * more (a needs request's four parts, one step each), oldest first. From the log this viewer
+ * may see, so a private answer never shows; no exercise is named here.
+ */
+function wordsToAnswer(v) {
+  if (v.phase !== "exercise" || v.paused || !v.exercise) return null;
+  const waiting = v.waiting_for || [];
+  const responder = observer ? (waiting.length === 1 ? waiting[0] : null) : v.your_turn ? me : null;
+  if (!responder) return null;
+  const from = responder === "a" ? "b" : "a";
+  const found = [];
+  for (let i = room.events.length - 1; i >= 0 && found.length < 4; i -= 1) {
+    const ev = room.events[i];
+    const d = ev.data || {};
+    if (RUN_STARTS.has(ev.type) && (ev.type === "roles_swapped" || d.exercise === v.exercise)) break;
+    if (ev.type !== "step_submitted" || d.exercise !== v.exercise || AROUND.has(d.step) || d.step_id === v.step_id) continue;
+    if (d.by === responder) break;
+    const { texts } = vocab.answers(d.exercise, d.step, d.data);
+    if (!texts.length) continue;
+    if (found.length && (texts.length > 1 || found[0].texts.length > 1)) break;
+    found.unshift({ seq: ev.seq, title: vocab.stepTitle(d.exercise, d.step), texts });
+  }
+  return found.length ? { from, entries: found } : null;
+}
+
+function renderPartnerWords(v) {
+  const box = $("partner-words");
+  const words = wordsToAnswer(v);
+  box.hidden = !words;
+  if (!words) {
+    box.replaceChildren();
+    return;
+  }
+  const key = `${words.from}:${words.entries.map((e) => e.seq).join(",")}`;
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  box.replaceChildren(
+    el("h3", { class: "partner-words-title", id: "partner-words-title" }, sentence`${bdi(names[words.from])} wrote:`),
+    // One flowing paragraph, each answer named: by its step when the step asked one thing (a
+    // request's parts), else by its field.
+    el("p", { class: "partner-entries" }, words.entries.flatMap(({ title, texts }) => (texts.length === 1 ? [[title, texts[0][1]]] : texts))
+      .map(([label, shown]) => el("span", { class: "partner-entry" },
+        el("span", { class: "partner-entry-step", text: `${label}: ` }),
+        el("bdi", { class: "partner-entry-words", text: String(shown) })))));
+}
+
+// --------------------------------------------------------------------------- the close
+
+function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The exercise just finished, in phase ready: its completion event and its run's events. */
+function lastCompleted() {
+  for (let i = room.events.length - 1; i >= 0; i -= 1) {
+    const ev = room.events[i];
+    if (ev.type === "exercise_completed") {
+      let start = i;
+      while (start > 0 && !(room.events[start].type === "exercise_started" && room.events[start].data.exercise === ev.data.exercise)) start -= 1;
+      return { done: ev, run: room.events.slice(start, i) };
+    }
+    if (["exercise_started", "exercise_abandoned", "session_ended"].includes(ev.type)) return null;
+  }
+  return null;
+}
+
+/** Each rating asked before and after (check-in, check-out), per partner: [[label, seat, before, after]]. */
+function ratingChanges(run, exercise) {
+  const at = { suds_before: {}, suds_after: {} };
+  for (const ev of run) {
+    const d = ev.data || {};
+    if (ev.type !== "step_submitted" || !(d.step in at) || d.exercise !== exercise) continue;
+    const kinds = vocab.stepInfo(d.exercise, d.step).kinds;
+    for (const [name, value] of Object.entries(d.data || {})) {
+      if (kinds[name] === "rating" && typeof value === "number") at[d.step][`${name}:${d.by}`] = value;
+    }
+  }
+  const out = [];
+  for (const [k, before] of Object.entries(at.suds_before)) {
+    if (!(k in at.suds_after)) continue;
+    const [name, seat] = k.split(":");
+    out.push([config.measures[name] || name, seat, before, at.suds_after[k]]);
+  }
+  // Distress first, then the others by name; within one, this viewer's own first.
+  const rank = (row) => `${row[0] === config.measures.suds ? 0 : 1}${row[0]}:${row[1] === me ? "0" : row[1]}`;
+  return out.sort((x, y) => rank(x).localeCompare(rank(y)));
+}
+
+function renderClose(v) {
+  const box = $("exercise-close");
+  const last = v.phase === "ready" ? lastCompleted() : null;
+  box.hidden = !last;
+  if (!last) {
+    box.replaceChildren();
+    delete box.dataset.seq;
+    return;
+  }
+  if (box.dataset.seq === String(last.done.seq)) return;
+  box.dataset.seq = String(last.done.seq);
+  const d = last.done.data;
+  const title = (config.steps[d.exercise] || {}).title || d.exercise;
+  const minutes = Math.max(1, Math.round((d.duration_seconds || 0) / 60));
+  const answers = last.run.filter((ev) => ev.type === "step_submitted" && !AROUND.has(ev.data.step)).length;
+  const who = observer ? [bdi(names.a), " and ", bdi(names.b)] : ["You"];
+  const did = sentence`${who} finished ${title} together, in ${plural(minutes, "minute", "minutes")}${d.rounds > 1 ? `, over ${d.rounds} rounds` : ""}${answers ? `, with ${plural(answers, "answer", "answers")} shared` : ""}.`;
+  const changes = ratingChanges(last.run, d.exercise).map(([label, seat, before, after]) => el("li", {},
+    seat === me ? `Your ${label.toLowerCase()}` : sentence`${bdi(names[seat])}'s ${label.toLowerCase()}`,
+    `: ${before} before, ${after} after`, before === after ? "." : ` (${after < before ? "down" : "up"} ${Math.abs(after - before)}).`));
+  box.replaceChildren(...[
+    el("h3", { id: "exercise-close-title", class: "exercise-close-title", text: observer ? "An exercise finished" : "Well done, both of you" }),
+    el("p", {}, did),
+    changes.length ? el("ul", { class: "close-ratings", "aria-label": "Ratings before and after" }, changes) : null,
+    observer ? null : el("p", { class: "muted", text: "Take a moment with that before you choose what comes next." }),
+  ].filter(Boolean));
+}
+
+// --------------------------------------------------------------------------- time is up
+
+const BASE_TITLE = document.title;
+let audio = null;
+
+// Sound needs the page to have been touched once: the context is made on the first press.
+function unlockAudio() {
+  const Ctx = window.AudioContext || window.webkitAudioContext;
+  if (!audio && Ctx) audio = new Ctx();
+  if (audio && audio.state === "suspended") audio.resume().catch(() => {});
+}
+
+/** A soft two-note tone, a second and a half long. */
+function chime() {
+  if (!audio || audio.state !== "running") return;
+  const t = audio.currentTime;
+  [[523.25, 0], [659.25, 0.4]].forEach(([frequency, at]) => {
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.type = "sine";
+    tone.frequency.value = frequency;
+    gain.gain.setValueAtTime(0.0001, t + at);
+    gain.gain.exponentialRampToValueAtTime(0.1, t + at + 0.05);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t + at + 1.1);
+    tone.connect(gain).connect(audio.destination);
+    tone.start(t + at);
+    tone.stop(t + at + 1.2);
+  });
+}
+
+/** A step's timer ran out (the break's end, a timed turn's): said in the page title, with a
+ * tone and a vibration where the device allows, so that someone away from the screen knows. */
+function timeIsUp(ev) {
+  const v = room.view;
+  const wasBreak = v && v.step === ev.data.step && !(v.waiting_for || []).length;
+  const words = wasBreak ? "The break is over" : "Time is up";
+  document.title = `${words} · ${BASE_TITLE}`;
+  if (observer) return;
+  announce(`${words}.`);
+  chime();
+  if (navigator.vibrate && (!navigator.userActivation || navigator.userActivation.hasBeenActive)) navigator.vibrate([300, 150, 300]);
+}
+
+function seen() {
+  if (document.title !== BASE_TITLE) document.title = BASE_TITLE;
+}
+
+for (const kind of ["pointerdown", "keydown"]) {
+  document.addEventListener(kind, () => {
+    unlockAudio();
+    seen();
+  }, { passive: true });
+}
+
+// --------------------------------------------------------------------------- unsent words
+
+/** Typed but not sent (or sent and not yet acknowledged): leaving would lose it. Nothing is
+ * kept in browser storage, so the browser's own "leave this page?" is the only guard. */
+function unsentWords() {
+  if (room.fatal) return false;
+  if (room.pending.size) return true;
+  const boxes = document.querySelectorAll('#action-area textarea, #action-area input[type="text"], #pause-reason');
+  return Array.from(boxes).some((box) => box.value.trim() !== "");
+}
+
+window.addEventListener("beforeunload", (e) => {
+  if (!unsentWords()) return;
+  e.preventDefault();
+  e.returnValue = "";
+});
+
 // --------------------------------------------------------------------------- generic forms
 
 function hintFor(field) {
   if (field.kind === "minutes") {
     const hours = field.max / 60;
-    return `Between ${field.min} minutes and ${hours >= 1 ? `${hours} hours` : `${field.max} minutes`}.`;
+    return `Between ${plural(field.min, "minute", "minutes")} and ${Number.isInteger(hours) ? plural(hours, "hour", "hours") : plural(field.max, "minute", "minutes")}.`;
   }
-  if (!field.required && !/optional/i.test(field.label)) return "Optional.";
   return null;
 }
 
@@ -813,7 +1043,13 @@ function fieldBlock(field, prefix) {
       control = radioGroup(field, id, field.options.map((o) => [o, (field.labels || {})[o] || o]), "choices", hintNode, error);
       break;
     case "bool":
-      control = radioGroup(field, id, [["true", "Yes"], ["false", "No"]], "choices", hintNode, error);
+      // With a default (share with my partner) it is a switch, one line; without, a yes or no
+      // that must be given.
+      control = field.default === undefined
+        ? radioGroup(field, id, [["true", "Yes"], ["false", "No"]], "choices", hintNode, error)
+        : el("div", { class: "field checkbox", "data-field": field.name },
+          el("input", { type: "checkbox", id, name: field.name, checked: field.default === true, "aria-describedby": described }),
+          el("label", { for: id, text: field.label }), hintNode, error);
       break;
     case "feeling":
     case "need": // the same picker: suggested words, or one's own
@@ -891,15 +1127,23 @@ function radioGroup(field, id, options, style, hintNode, error) {
 function feelingPicker(field, id, hintNode, error) {
   const set = el("fieldset", { class: "field radios radios-feelings", "data-field": field.name },
     el("legend", { text: field.label }), hintNode, error);
-  const row = el("div", { class: "radio-row" });
-  (field.options || []).forEach((word, i) => {
-    const optionId = `${id}-${i}`;
-    row.append(el("div", { class: "radio chip" },
+  const options = field.options || [];
+  const common = (field.common || []).filter((word) => options.includes(word));
+  const first = common.length ? common : options;
+  const rest = options.filter((word) => !first.includes(word));
+  const chip = (word) => {
+    const optionId = `${id}-${options.indexOf(word)}`;
+    return el("div", { class: "radio chip" },
       el("input", { type: "radio", id: optionId, name: field.name, value: word }),
-      el("label", { for: optionId, text: word })));
-  });
-  const own = el("input", { type: "text", id: `${id}-own`, "data-own": field.name, maxlength: field.max_length || 40, autocomplete: "off", class: "input-short" });
-  set.append(row, el("div", { class: "own-word" }, el("label", { for: `${id}-own`, text: "Or in your own word" }), own));
+      el("label", { for: optionId, text: word }));
+  };
+  // "More" ends the row of common words; opened, the rest follow below, and a box for one's own.
+  const own = el("input", { type: "text", id: `${id}-own`, "data-own": field.name, maxlength: field.max_length || 40, autocomplete: "off" });
+  set.append(el("div", { class: "radio-row" }, first.map(chip),
+    el("details", { class: "more-words" },
+      el("summary", { text: rest.length ? "Other words" : "Your own words" }),
+      rest.length ? el("div", { class: "radio-row" }, rest.map(chip)) : null,
+      el("div", { class: "own-word" }, el("label", { for: `${id}-own`, text: "In your own words" }), own))));
   return set;
 }
 
@@ -907,6 +1151,9 @@ function readField(form, field) {
   if (field.kind === "feeling" || field.kind === "need") {
     const own = form.querySelector(`[data-own="${field.name}"]`).value.trim();
     if (own) return own;
+  }
+  if (field.kind === "bool" && field.default !== undefined) {
+    return form.querySelector(`input[name="${field.name}"]`).checked;
   }
   if (["rating", "choice", "bool", "feeling", "need"].includes(field.kind)) {
     const checked = form.querySelector(`input[name="${field.name}"]:checked`);
@@ -944,10 +1191,15 @@ function stepForm(fields, { kind, step, submit, idPrefix, id, extra = {}, button
     if (Object.keys(errors).length) return;
     button.disabled = true;
     button.textContent = "Sending…";
+    const either = Boolean(room.view && room.view.either);
     act(kind, step, data, (ack) => {
       button.textContent = submit;
-      handleAck(ack, { form, summary, fields, idPrefix }, button);
-      if (ack.ok && kind === "submit" && room.view && !room.view.your_turn) form.reset();
+      handleAck(ack, { form, summary, fields, idPrefix, either }, button);
+      if (ack.ok && kind === "submit" && room.view && !room.view.your_turn) {
+        // A note at a break (nobody's turn): the form stays for the next one.
+        form.reset();
+        button.disabled = false;
+      }
     });
   });
   return form;
@@ -996,6 +1248,10 @@ function handleAck(ack, formParts, button) {
   }
   if (button) button.disabled = false;
   const err = ack.error || { message: "Something went wrong." };
+  if (err.code === "stale_step" && formParts && formParts.either) {
+    status("Your partner answered this step first, for you both. Here is the next one.");
+    return;
+  }
   if (formParts && err.fields && Object.keys(err.fields).length) {
     const flat = {};
     for (const [k, v] of Object.entries(err.fields)) flat[k] = Array.isArray(v) ? v.join(" ") : typeof v === "object" ? Object.values(v).flat().join(" ") : v;
@@ -1027,7 +1283,7 @@ if (!observer) {
   });
   $("end-button").addEventListener("click", () => {
     $("end-confirm").hidden = false;
-    $("end-yes").focus();
+    $("end-no").focus(); // the safe choice first: ending is one deliberate press away
   });
   $("end-no").addEventListener("click", () => {
     $("end-confirm").hidden = true;

@@ -398,5 +398,5 @@ def test_feeling_and_need_fields_name_a_few_common_words_to_show_first():
     fields = {f["name"]: f for f in r.view(engine.other(sp))["input"]}
     for name in ("feeling", "need"):
         common, options = fields[name]["common"], fields[name]["options"]
-        assert len(common) == 8 and set(common) < set(options)
+        assert len(common) == 6 and set(common) < set(options)
     assert "common" not in fields["mirror"]
