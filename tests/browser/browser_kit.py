@@ -107,3 +107,74 @@ def entries(page) -> dict:
             ratings: Array.from(li.querySelectorAll("ul.rating-badges > li"), (n) => n.textContent),
         }];
     }))""")
+
+
+# --------------------------------------------------------------------------- each step, on a phone
+
+STEPS = ARTIFACTS / "steps"
+STEP_SIZES = {375: 800, 1280: 900}
+
+# Where the stage sits once scrolled to its top (below the sticky bar, as a new step puts it), and
+# where the partner's card and the prompt are: all in viewport pixels.
+STAGE_LAYOUT = """() => {
+  const stage = document.getElementById('stage');
+  stage.scrollIntoView({block: 'start'});
+  const bar = document.getElementById('safety-bar');
+  const barBottom = bar && !bar.hidden ? bar.getBoundingClientRect().bottom : 0;
+  const box = (id) => {
+    const node = document.getElementById(id);
+    if (!node || node.hidden) return null;
+    const r = node.getBoundingClientRect();
+    return {top: Math.round(r.top), bottom: Math.round(r.bottom)};
+  };
+  const s = box('stage');
+  return {stage: s, bar: Math.round(barBottom), height: innerHeight, card: box('partner-words'),
+          prompt: box('prompt'), card_text: (document.getElementById('partner-words').textContent || ''),
+          fits: s.top >= Math.round(barBottom) - 1 && s.bottom <= innerHeight + 1};
+}"""
+
+
+def step_screens(page, exercise: str, n: int, step: str) -> dict:
+    """Viewport screenshots of this step at 375 and 1280 px, light and dark, saved as
+    tests/artifacts/steps/<exercise>-<nn>-<step>-<width>-<scheme>.png; returns the stage's layout
+    at each width (STAGE_LAYOUT). The page's own size and colour scheme are put back after."""
+    STEPS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    layouts = {}
+    for width, height in STEP_SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        layouts[width] = page.evaluate(STAGE_LAYOUT)
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme, reduced_motion="reduce")  # no fade half-way
+            page.screenshot(path=str(STEPS / f"{exercise}-{n:02d}-{step}-{width}-{scheme}.png"))
+    page.emulate_media(color_scheme="light", reduced_motion="no-preference")
+    page.set_viewport_size(size)
+    return layouts
+
+
+class StepShots:
+    """Walks an exercise's steps as a test reaches them: `shots(page, card=words)` numbers the
+    step, saves its screenshots (step_screens), checks the stage fits one phone screen below the
+    sticky bar (unless `fits` is false: the exercise chooser, a list), and, with `card`, that the
+    partner's words are on a card above the prompt, in view without scrolling, at both widths."""
+
+    def __init__(self, exercise: str):
+        self.exercise, self.n = exercise, 0
+
+    def __call__(self, page, card: str | None = None, fits: bool = True) -> dict:
+        self.n += 1
+        title = page.locator("#step-title").inner_text()
+        slug = "-".join("".join(c if c.isalnum() else " " for c in title.lower()).split())
+        layouts = step_screens(page, self.exercise, self.n, slug)
+        phone = layouts[375]
+        assert phone["fits"] or not fits, f"{self.exercise} step {self.n} ({title}) is taller than a phone screen: {phone}"
+        for width, at in layouts.items():
+            if card is None:
+                continue
+            where = f"{self.exercise} step {self.n} ({title}) at {width} px"
+            assert at["card"], f"{where}: no card with the partner's words"
+            assert card in at["card_text"], f"{where}: the card shows {at['card_text']!r}"
+            assert at["card"]["bottom"] <= at["prompt"]["top"], f"{where}: the card is not above the prompt"
+            assert at["bar"] - 1 <= at["card"]["top"] and at["card"]["bottom"] <= at["height"], \
+                f"{where}: the card is not in view: {at}"
+        return layouts

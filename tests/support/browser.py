@@ -79,9 +79,14 @@ def answer(page, form=FORM, **fields):
             wanted = ("true" if value else "false") if isinstance(value, bool) else str(value)
             option = scope.locator(f'input[type="radio"][name="{name}"][value="{wanted}"]')
             if option.count():
+                if not option.is_visible():  # a word behind "Other words"
+                    scope.locator(f'[data-field="{name}"] .more-words > summary').click()
                 option.check()
                 continue
-            scope.locator(f'[data-own="{name}"]').fill(str(value))  # a feeling in one's own word
+            own = scope.locator(f'[data-own="{name}"]')  # a feeling in one's own word
+            if not own.is_visible():  # behind "Other words"
+                scope.locator(f'[data-field="{name}"] .more-words > summary').click()
+            own.fill(str(value))
             continue
         scope.locator(f'[name="{name}"]').fill(str(value))
     scope.locator('button[type="submit"]').click()
