@@ -64,3 +64,9 @@ def test_our_cycle_private_first_then_side_by_side_then_named(people):
     expect(cycle).to_contain_text("Raised voices in the kitchen")
     expect(cycle).to_contain_text("written by Pia, agreed by Uma")
     check_page(home, "practice-home-cycle-phone")
+
+    # Back in the room, a pause names their cycle and its early sign (the page's config has it).
+    a.reload()
+    a.get_by_role("button", name="Pause").click()
+    expect(a.locator("#cycle-note")).to_have_text("Your cycle: the storm. Early sign: Raised voices in the kitchen.")
+    a.get_by_role("button", name="I'm ready to continue").click()
