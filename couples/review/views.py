@@ -19,6 +19,7 @@ from ..room import holds, log, sessions
 from ..room.sockets import broadcast
 from ..room.views import notes_of
 from . import signals
+from .cycles import latest_cycle
 from .rituals import latest_ritual
 from .progress import progress_data, ratings_of
 from .transcripts import transcript_segments
@@ -96,6 +97,7 @@ def therapist_couple(couple_id):
     data["names"] = sessions.partner_names(couple)
     return render_template("therapist/couple.html", couple=couple,
                            ritual=latest_ritual(couple_id, "therapist"),
+                           cycle=latest_cycle(couple_id, "therapist"),
                            unread=signals.signals_of(current_user, [couple_id], "unread"),
                            read=signals.signals_of(current_user, [couple_id], "read", limit=READ_SHOWN), **data)
 

@@ -1,5 +1,6 @@
-"""A couple's named cycle ("Our cycle") on their practice page and in the live room's
-configuration, for the pause: the latest one agreed, the couple's words escaped, and nobody else's."""
+"""A couple's named cycle ("Our cycle") on their practice page, their therapist's page for them,
+and in the live room's configuration, for the pause: the latest one agreed, the couple's words
+escaped, and nobody else's."""
 import html
 import json
 import re
@@ -52,6 +53,8 @@ def test_the_practice_page_and_the_room_show_the_latest_named_cycle_escaped(app,
         assert "written by <bdi>Bob</bdi>, agreed by <bdi>Alice</bdi>" in page
     for who in ("alice", "bob", "theo"):
         assert room_config(app, who, public_id)["cycle"] == {"name": "the tug of war", "sign": SAFE_WORDS}
+    page = logged_in(app, "theo").get(f"/therapist/couples/{world.couple_id}").get_data(as_text=True)
+    assert "Their cycle" in page and "<bdi>the tug of war</bdi>" in page and "<script>alert(1)" not in page
 
 
 def test_another_couple_never_sees_it(app, world, clock):
