@@ -138,6 +138,7 @@ def test_deleting_a_partner_leaves_no_private_word_anywhere_in_the_database(app,
         _act(app, alice.id, third, "a", "pause", {"reason": CANARIES["pause_at_deletion"]})
         _act(app, alice.id, third, "a", "pause_check", {"feeling": CANARIES["pause_feeling"], "rating": 8})
         assert _state(app, third)["flooded"]["a"] is True
+        assert _state(app, third)["distress"]["a"] == 8  # her latest rating (the calm gate)
         assert _state(app, third)["paused"]["reason"] == CANARIES["pause_at_deletion"]
 
     assert _found(app, [*CANARIES.values(), KEPT]) == {*CANARIES.values(), KEPT}  # the search works
@@ -152,6 +153,7 @@ def test_deleting_a_partner_leaves_no_private_word_anywhere_in_the_database(app,
         assert _state(app, public_id)["safety"]["b"] is True
     if third:
         assert not _state(app, third)["flooded"]["a"]  # derived from her private ratings
+        assert _state(app, third)["distress"]["a"] is None
     if not POSTGRES:
         with app.app_context():
             path = Path(db.engine.url.database)
