@@ -46,8 +46,8 @@ def turn_minutes(ctx) -> int:
 
 def talk_prompt(ctx):
     return (f"Talk about it for up to {turn_minutes(ctx)} minutes, out loud, together. Say as "
-            "much or as little as you like. When you have said what you needed to, press Share "
-            "to finish early; the turn also ends on its own when the time is up.")
+            "much or as little as you like. When you have said what you needed to, finish early "
+            "with the button below; the turn also ends on its own when the time is up.")
 
 
 LISTEN_WAIT = ("Listen, and be on your partner's side. Show you understand, ask questions to "
