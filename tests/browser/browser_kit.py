@@ -18,12 +18,19 @@ AXE_SERIOUS = """async () => {
                   nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
 }"""
 # A colour-scheme or size change has been laid out and painted (the charts repaint on both) and
-# its colour fades (CSS transitions, never an endless animation) have ended: no fixed sleep.
+# its fades and fade-ins (CSS transitions and finite animations) have ended: no fixed sleep. Only
+# those of what is rendered: one inside a closed <details> (content-visibility: hidden) is never
+# run, so it would never end; and never longer than FADE_MS, so a fade that is never painted
+# cannot hang a test (axe would then see it mid-way and say so).
+FADE_MS = 3000
 PAINTED = """async () => {
     await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
-    await Promise.all(document.getAnimations().filter((a) => a instanceof CSSTransition)
-      .map((a) => a.finished.catch(() => null)));
-}"""
+    const fading = document.getAnimations().filter((a) =>
+        a.effect && a.effect.getComputedTiming().iterations !== Infinity
+        && (!a.effect.target || a.effect.target.checkVisibility()));
+    await Promise.race([Promise.all(fading.map((a) => a.finished.catch(() => null))),
+                        new Promise((done) => setTimeout(done, %d))]);
+}""" % FADE_MS
 
 
 def check_page(page, name: str) -> None:
