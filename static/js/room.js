@@ -605,11 +605,11 @@ function setView(view) {
  * the whole stage comes into view below the sticky bar, when it was not. */
 function showStep() {
   $("step-title").focus({ preventScroll: true });
+  const bar = $("safety-bar") && !$("safety-bar").hidden ? $("safety-bar") : null;
   const box = $("stage").getBoundingClientRect();
-  const bar = $("safety-bar") && !$("safety-bar").hidden ? $("safety-bar").getBoundingClientRect().bottom : 0;
-  if (box.top < bar || box.bottom > window.innerHeight) {
-    $("stage").scrollIntoView({ block: "start" });
-  }
+  if (box.top >= (bar ? bar.getBoundingClientRect().bottom : 0) && box.bottom <= window.innerHeight) return;
+  // Once scrolled there, the sticky bar sits at the top: the stage goes just under it.
+  window.scrollTo({ top: window.scrollY + box.top - (bar ? bar.offsetHeight : 0) });
 }
 
 // The engine's prompt may hold slots the page fills: {caller}, a partner's name, and {return_at},
@@ -693,13 +693,16 @@ function renderActions(v) {
   if (v.input && (v.your_turn || v.input.length)) {
     const kind = v.phase === "safety" ? "safety" : "submit";
     const logOnly = !v.your_turn; // a break: partners may note what helped, nothing is asked
-    area.append(stepForm(v.input, {
+    const form = stepForm(v.input, {
       kind,
       step: kind === "submit" ? v.step : null,
       submit: kind === "safety" ? "Send my private answer" : logOnly ? "Save this note" : "Share",
       idPrefix: `f${v.step_id}`,
       id: "step-form",
-    }));
+    });
+    // Nothing is asked at a break: its notes wait, folded, for whoever wants them.
+    area.append(logOnly ? el("details", { class: "log-form", id: "log-form" },
+      el("summary", { text: "Note how you feel, or ask for longer (optional)" }), form) : form);
   }
   if (v.phase === "ready" && v.can_start) area.append(exerciseChooser(v));
 }

@@ -125,8 +125,10 @@ STEP_SIZES = {375: 800, 1280: 900}
 # where the partner's card and the prompt are: all in viewport pixels.
 STAGE_LAYOUT = """() => {
   const stage = document.getElementById('stage');
-  stage.scrollIntoView({block: 'start'});
   const bar = document.getElementById('safety-bar');
+  const barHeight = bar && !bar.hidden ? bar.offsetHeight : 0;
+  // The stage's top just under the sticky bar, at once (app.css scrolls smoothly).
+  window.scrollTo({top: scrollY + stage.getBoundingClientRect().top - barHeight, behavior: 'instant'});
   const barBottom = bar && !bar.hidden ? bar.getBoundingClientRect().bottom : 0;
   const box = (id) => {
     const node = document.getElementById(id);

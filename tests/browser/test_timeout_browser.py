@@ -4,11 +4,25 @@ import re
 
 from playwright.sync_api import expect
 
-from browser_kit import answer, at_step, check_page, enter_room, observe, read_only, timeline
+from browser_kit import StepShots, answer, at_step, check_page, enter_room, observe, read_only, timeline
 
 PHONE = {"width": 375, "height": 800}
 BACK_AT = re.compile(r"Ria is taking a break to calm down and will be back at "
                      r"\d{1,2}:\d\d( [AP]M)?( tomorrow)?\. This is a pause, not leaving\.")
+
+# Counts the page's tones and keeps its last vibration, through the browser's own APIs.
+WATCH_ALERTS = """() => {
+  window.__tones = 0;
+  const make = AudioContext.prototype.createOscillator;
+  AudioContext.prototype.createOscillator = function () { window.__tones += 1; return make.call(this); };
+  navigator.vibrate = (pattern) => { window.__buzz = pattern; return true; };
+}"""
+# Whether leaving the page now would ask first (the room's beforeunload handler).
+ASKS_BEFORE_LEAVING = """() => {
+  const e = new Event('beforeunload', {cancelable: true});
+  window.dispatchEvent(e);
+  return e.defaultPrevented;
+}"""
 
 # Records, in the page, the wall-clock time of every change of the breathing phase.
 WATCH_PHASES = """() => {
@@ -68,6 +82,17 @@ def test_a_flooded_partner_on_a_phone_takes_a_time_out_in_one_press(people, serv
     read_only(t)
     check_page(b, "room-timeout-break-phone")
     check_page(a, "room-timeout-break-partner")
+    shots = StepShots("timeout")
+    shots(b)
+    expect(b.locator("#countdown-label")).to_have_text("Time left in the break")
+    expect(b.locator("#step-count")).to_have_text("Step 1 of 11")
+    # Notes during the break (folded away: nothing is asked): one, then another, no reload.
+    b.get_by_text("Note how you feel, or ask for longer (optional)").click()
+    answer(b, activity="A walk round the block")
+    expect(b.locator("#form-status")).to_have_text("Sent.")
+    answer(b, activity="Cold water on my face")
+    timeline(b).to_contain_text("Cold water on my face")
+    expect(b.locator("#step-form [name=activity]")).to_have_value("")
 
     # During the break Ria pauses, names it privately, and they breathe together in step.
     b.get_by_role("button", name="Pause").click()
@@ -90,10 +115,18 @@ def test_a_flooded_partner_on_a_phone_takes_a_time_out_in_one_press(people, serv
     a.get_by_role("button", name="I'm ready to continue").click()
     at_step(b, "Break")
 
-    # At the return time Jo comes back; Ria does not. 15 minutes later Jo is told kindly.
+    # At the return time the break's end is announced: the title, a soft tone, a vibration.
+    for page in (a, b):
+        page.evaluate(WATCH_ALERTS)
     server.set_clock(20 * 60 + 2)
     for page in (a, b):
         at_step(page, "Coming back")
+        expect(page).to_have_title(re.compile(r"^The break is over · "))
+        assert page.evaluate("window.__tones") >= 2 and page.evaluate("window.__buzz") == [300, 150, 300]
+    expect(a.locator("#countdown-label")).to_have_text("Time left for this step")  # a timed step, not a break
+    shots(b)
+    b.keyboard.press("Shift")  # back at the page: the title is the page's own again
+    expect(b).not_to_have_title(re.compile("The break is over"))
     answer(a, ready=True)
     server.set_clock(35 * 60 + 4)
     at_step(a, "Waiting to come back")
@@ -107,6 +140,28 @@ def test_a_flooded_partner_on_a_phone_takes_a_time_out_in_one_press(people, serv
     answer(a, choice="resume")
     answer(b, choice="resume")
     at_step(b, "My part")
+    shots(b)
+
+    # A new step takes the focus on its title, one Tab from the first field; "Skip to this step"
+    # brings a keyboard there from the top of the room.
+    expect(b.locator("#step-title")).to_be_focused()
+    b.keyboard.press("Tab")
+    expect(b.locator("#step-form [name=part]")).to_be_focused()
+    b.locator(".room-skip").focus()
+    b.keyboard.press("Enter")
+    expect(b.locator("#step-title")).to_be_focused()
+    # Words typed and not sent: leaving asks first (nothing is kept in the browser's storage).
+    assert b.evaluate(ASKS_BEFORE_LEAVING) is False
+    b.locator("#step-form [name=part]").fill("I raised my voice first")
+    assert b.evaluate(ASKS_BEFORE_LEAVING) is True
+    assert "I raised my voice first" not in ria.storage_contents()
+    b.locator("#step-form [name=part]").fill("")
+    # Ending asks first, and the safe choice has the focus.
+    b.get_by_role("button", name="End session").click()
+    expect(b.get_by_role("button", name="Keep going")).to_be_focused()
+    b.keyboard.press("Enter")
+    expect(b.locator("#end-confirm")).to_be_hidden()
+    expect(b.get_by_role("button", name="End session")).to_be_focused()
 
     # The therapist sees what asks for attention, and clears it; Ria's partner never sees it.
     desk = lee.new_page()
