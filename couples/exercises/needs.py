@@ -6,7 +6,8 @@ The engine adds check-in (SUDS) from both, who speaks first, and check-out (SUDS
 Bounds: the mirror is given at most 1 + MAX_LOOPS times ("let me clarify" past that notes the
 request "to revisit"; "there's more" past that goes on to the validation, as the mirror stands);
 the speaker's answer to an alternative goes back to the listener at most MAX_LOOPS times, then
-"to revisit". After the follow-up date, round 1 offers the swap.
+"to revisit". After the follow-up date, round 1 offers the swap: each partner chooses, and a second
+round happens only if both choose it.
 """
 from marshmallow import ValidationError, validates_schema
 

@@ -83,6 +83,10 @@ def test_needs_request_with_a_clarification_and_an_alternative(people):
     expect(b.locator("#partner-words")).to_contain_text("How I felt: lonely")
     expect(t.locator("#partner-words")).to_contain_text("Kim wrote")  # the observer sees what is answered
     step("Mirror", b, card="Could we keep Thursday evening for us?", mirror="You felt lonely with my late evenings and want Thursday for us", **heard)
+    # "What to add or correct" is needed after "there's more" or "let me clarify": never "Optional."
+    at_step(a, "Did I get it?")
+    expect(a.locator("#step-form [data-field=clarification]")).to_be_visible()
+    expect(a.locator("#step-form").get_by_text("Optional.")).to_have_count(0)
     step("Did I get it?", a, card="You felt lonely with my late evenings", verdict="clarify",
          clarification="It is about feeling close, not about blame")
 
