@@ -123,12 +123,26 @@ STEP_SIZES = {375: 800, 1280: 900}
 
 # Where the stage sits once scrolled to its top (below the sticky bar, as a new step puts it), and
 # where the partner's card and the prompt are: all in viewport pixels.
-STAGE_LAYOUT = """() => {
+# First the page's own scroll must have ended: a new step scrolls the stage into view smoothly
+# (app.css, room.js showStep), and an instant scrollTo does not stop a smooth scroll already under
+# way in Chromium: it went on to its own end after the measure, so the screenshots came out up to
+# 110 px further down (the stage's top under the sticky bar). So: wait until scrollY has stood
+# still for a few frames (never past FADE_MS), scroll, let two frames pass, then measure.
+STAGE_LAYOUT = """async () => {
+  const frame = () => new Promise((done) => requestAnimationFrame(done));
+  const start = performance.now();
+  for (let still = 0, last = scrollY; still < 6 && performance.now() - start < %d;) {
+    await frame();
+    still = scrollY === last ? still + 1 : 0;
+    last = scrollY;
+  }
   const stage = document.getElementById('stage');
   const bar = document.getElementById('safety-bar');
   const barHeight = bar && !bar.hidden ? bar.offsetHeight : 0;
   // The stage's top just under the sticky bar, at once (app.css scrolls smoothly).
   window.scrollTo({top: scrollY + stage.getBoundingClientRect().top - barHeight, behavior: 'instant'});
+  await frame();
+  await frame();
   const barBottom = bar && !bar.hidden ? bar.getBoundingClientRect().bottom : 0;
   const box = (id) => {
     const node = document.getElementById(id);
@@ -139,23 +153,38 @@ STAGE_LAYOUT = """() => {
   const s = box('stage');
   return {stage: s, bar: Math.round(barBottom), height: innerHeight, card: box('partner-words'),
           prompt: box('prompt'), card_text: (document.getElementById('partner-words').textContent || ''),
+          scroll: Math.round(scrollY),
           fits: s.top >= Math.round(barBottom) - 1 && s.bottom <= innerHeight + 1};
-}"""
+}""" % FADE_MS
+# Where the stage is now, without scrolling: the screenshots were taken where it was measured.
+STAGE_NOW = "() => [Math.round(scrollY), Math.round(document.getElementById('stage').getBoundingClientRect().top)]"
 
 
 def step_screens(page, exercise: str, n: int, step: str) -> dict:
     """Viewport screenshots of this step at 375 and 1280 px, light and dark, saved as
     tests/artifacts/steps/<exercise>-<nn>-<step>-<width>-<scheme>.png; returns the stage's layout
-    at each width (STAGE_LAYOUT). The page's own size and colour scheme are put back after."""
+    at each width (STAGE_LAYOUT), the one the screenshots show: taken again (at most three times)
+    if the page moved in between. The page's own size and colour scheme are put back after."""
     STEPS.mkdir(parents=True, exist_ok=True)
     size = page.viewport_size
     layouts = {}
+    # Reduced motion from the start, as in the screenshots: no fade half-way, and no smooth
+    # scroll starting between the measure and the pictures.
+    page.emulate_media(reduced_motion="reduce")
     for width, height in STEP_SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
-        layouts[width] = page.evaluate(STAGE_LAYOUT)
-        for scheme in ("light", "dark"):
-            page.emulate_media(color_scheme=scheme, reduced_motion="reduce")  # no fade half-way
-            page.screenshot(path=str(STEPS / f"{exercise}-{n:02d}-{step}-{width}-{scheme}.png"))
+        for _ in range(3):
+            layout = page.evaluate(STAGE_LAYOUT)
+            for scheme in ("light", "dark"):
+                page.emulate_media(color_scheme=scheme, reduced_motion="reduce")
+                page.screenshot(path=str(STEPS / f"{exercise}-{n:02d}-{step}-{width}-{scheme}.png"))
+            now = page.evaluate(STAGE_NOW)
+            if now == [layout["scroll"], layout["stage"]["top"]]:
+                break
+        else:
+            raise AssertionError(f"{exercise} step {n} ({step}) at {width} px: the page kept moving: "
+                                 f"measured at {layout['scroll']}/{layout['stage']['top']}, then at {now}")
+        layouts[width] = layout
     page.emulate_media(color_scheme="light", reduced_motion="no-preference")
     page.set_viewport_size(size)
     return layouts
@@ -176,7 +205,9 @@ class StepShots:
         slug = "-".join("".join(c if c.isalnum() else " " for c in title.lower()).split())
         layouts = step_screens(page, self.exercise, self.n, slug)
         phone = layouts[375]
-        assert phone["fits"] or not fits, f"{self.exercise} step {self.n} ({title}) is taller than a phone screen: {phone}"
+        over = max(phone["bar"] - phone["stage"]["top"], phone["stage"]["bottom"] - phone["height"])
+        assert phone["fits"] or not fits, \
+            f"{self.exercise} step {self.n} ({title}) is {over} px taller than a phone screen: {phone}"
         for width, at in layouts.items():
             if card is None:
                 continue

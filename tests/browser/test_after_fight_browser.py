@@ -3,7 +3,8 @@ or below (here through the pause technique); then the five stages in turn, an ap
 one answered with what is still needed, and the outcome in the timeline."""
 from playwright.sync_api import expect
 
-from browser_kit import answer, at_step, check_page as axe_clean, enter_room, observe, read_only, timeline
+from browser_kit import (StepShots, answer, at_step, check_page as axe_clean, enter_room, observe, read_only,
+                         timeline)
 
 PHONE = {"width": 375, "height": 800}
 
@@ -38,14 +39,20 @@ def test_after_a_fight_once_both_are_calm_on_phones(people):
     at_step(b, "Choose an exercise")
     b.get_by_role("button", name="Start: After a fight").click()
     at_step(a, "Check-in")
+    shots = StepShots("after-fight")
+    shots(a)
     answer(a, suds=3)
     answer(b, suds=4)
     at_step(b, "Who goes first")
+    shots(b)
     answer(b, first="partner")  # Tom goes first at each stage
 
-    def step(title, page, **fields):
+    def step(title, page, card=None, **fields):
+        """Everyone is at the step; the acting page's screens are saved and, with `card`, the
+        partner's words are on a card above the prompt; then `page` answers it."""
         for p in (a, b, t):
             at_step(p, title)
+        shots(page, card=card)
         answer(page, **fields)
 
     step("Feelings", a, feeling="hurt", feeling_2="lonely")
@@ -54,26 +61,29 @@ def test_after_a_fight_once_both_are_calm_on_phones(people):
     step("My reality", a, reality="I waited an hour at the station and you did not call")
     at_step(b, "What I heard")
     check_page(b, "room-after-fight-summary-phone")
-    step("What I heard", b, summary="You waited a long time, not knowing",
-         validation="It makes sense to me that you were hurt")
+    step("What I heard", b, card="I waited an hour at the station and you did not call",
+         summary="You waited a long time, not knowing", validation="It makes sense to me that you were hurt")
     step("My reality", b, reality="My phone died and I ran the whole way")
-    step("What I heard", a, summary="Your phone died and you hurried",
+    step("What I heard", a, card="My phone died and I ran the whole way", summary="Your phone died and you hurried",
          validation="It makes sense to me that you felt cornered when I snapped")
     step("What made it hit harder", a, trigger="Being forgotten at the school gate as a child")
     step("What made it hit harder", b, trigger="Being shouted at in public")
     step("What I own", a, part="I snapped as soon as you arrived", apology="I'm sorry I greeted you with blame")
-    step("The apology", b, answer="accept")
+    step("The apology", b, card="I'm sorry I greeted you with blame", answer="accept")
     step("What I own", b, set_up="A long week", part="I walked off", apology="I'm sorry I walked away")
     at_step(a, "The apology")
     check_page(a, "room-after-fight-apology-phone")
     check_page(t, "room-after-fight-apology-observer")
-    step("The apology", a, answer="still_need", still_need="To know you will stay and talk")
+    step("The apology", a, card="I'm sorry I walked away", answer="still_need",
+         still_need="To know you will stay and talk")
     at_step(b, "Hearing what is needed")
     expect(b.locator("#prompt")).to_contain_text("To know you will stay and talk")
-    step("Hearing what is needed", b, heard="You need me to stay, even when it is hard")
+    step("Hearing what is needed", b, card="To know you will stay and talk",
+         heard="You need me to stay, even when it is hard")
     step("Next time", a, differently="Say I'm worried before I get angry", you_could="Send a text if you're late")
     step("Next time", b, differently="Charge my phone before I go out")
     at_step(a, "Check-out")
+    shots(a)
     answer(a, suds=2)
     answer(b, suds=2)
     for page in (a, b, t):

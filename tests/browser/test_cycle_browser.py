@@ -2,7 +2,8 @@
 share; the cycle named and agreed; then on the couple's practice page."""
 from playwright.sync_api import expect
 
-from browser_kit import answer, at_step, check_page as axe_clean, enter_room, observe, read_only, timeline
+from browser_kit import (StepShots, answer, at_step, check_page as axe_clean, enter_room, observe, read_only,
+                         timeline)
 
 PHONE = {"width": 375, "height": 800}
 
@@ -27,17 +28,21 @@ def test_our_cycle_private_first_then_side_by_side_then_named(people):
     at_step(b, "Choose an exercise")
     b.get_by_role("button", name="Start: Our cycle").click()
     at_step(a, "Check-in")
+    shots = StepShots("cycle")
+    shots(a)
     answer(a, suds=2)
     answer(b, suds=3)
     for page in (a, b, t):
         at_step(page, "My side of the cycle")
     check_page(a, "room-cycle-map-phone")
+    shots(a)
     answer(a, do=UMA["do"], feel="scared", fear=UMA["fear"], need="reassurance")
     expect(a.locator("#prompt")).to_contain_text("Your map stays private")
     answer(b, do="I go quiet and leave the room", feel="overwhelmed", fear="Getting it wrong again",
            need="space")
     for page in (a, b):
         at_step(page, "Share when ready")
+    shots(a)
     answer(a, reveal="share")  # Uma is ready; Pia not yet
     expect(a.locator("#prompt")).to_contain_text("Waiting until your partner is ready too")
     timeline(t).to_contain_text(UMA["fear"])  # the linked therapist sees a private answer
@@ -53,10 +58,13 @@ def test_our_cycle_private_first_then_side_by_side_then_named(people):
     expect(b.locator("#prompt")).to_contain_text(UMA["fear"])  # side by side, in the prompt too
     read_only(t)
     check_page(b, "room-cycle-side-by-side-phone")
+    shots(b)
     answer(b, name="the storm", sign="Raised voices in the kitchen")
     at_step(a, "Agree our cycle")
+    shots(a, card="the storm")
     answer(a, agree="keep")
     at_step(a, "Check-out")
+    shots(a)
     answer(a, suds=1)
     answer(b, suds=2)
     for page in (a, b, t):

@@ -3,7 +3,7 @@ all", the summary, a validation corrected, the empathy as a feeling word, then t
 the second round; the observer follows it read-only."""
 from playwright.sync_api import expect
 
-from browser_kit import answer, at_step, check_page, enter_room, observe, read_only, timeline
+from browser_kit import StepShots, answer, at_step, check_page, enter_room, observe, read_only, timeline
 
 PHONE = {"width": 375, "height": 800}
 
@@ -19,50 +19,61 @@ def test_a_dialogue_on_phones_both_rounds(people):
     at_step(b, "Choose an exercise")
     b.get_by_role("button", name="Start: Mirror, validate, empathise").click()
     at_step(a, "Check-in")
+    shots = StepShots("dialogue")
+    shots(a)
     answer(a, suds=3)
     answer(b, suds=3)
     at_step(b, "Who goes first")
+    shots(b)
     answer(b, first="partner")  # Zoe sends first
 
-    def step(title, page, **fields):
+    def step(title, page, card=None, **fields):
+        """Everyone is at the step; the acting page's screens are saved and, with `card`, the
+        partner's words are on a card above the prompt; then `page` answers it."""
         for p in (a, b, t):
             at_step(p, title)
+        shots(page, card=card)
         answer(page, **fields)
 
     def round_of(sender, receiver, message, feeling):
+        mirror, summary = f"If I got it, you said: {message}", f"All of it: {message}"
+        makes_sense = "That makes sense, because it matters to you"
         step("Sending", sender, message=message)
-        step("Mirroring", receiver, mirror=f"If I got it, you said: {message}")
-        step("Did I get it?", sender, verdict="all")
-        step("Summing up", receiver, summary=f"All of it: {message}")
-        step("Did I get it all?", sender, verdict="yes")
-        step("It makes sense", receiver, makes_sense="That makes sense, because it matters to you")
-        step("Does it make sense?", sender, verdict="yes")
+        step("Mirroring", receiver, card=message, mirror=mirror)
+        step("Did I get it?", sender, card=mirror, verdict="all")
+        step("Summing up", receiver, summary=summary)
+        step("Did I get it all?", sender, card=summary, verdict="yes")
+        step("It makes sense", receiver, makes_sense=makes_sense)
+        step("Does it make sense?", sender, card=makes_sense, verdict="yes")
         step("Imagining the feeling", receiver, feeling=feeling)
-        step("Is that the feeling?", sender, verdict="yes")
+        step("Is that the feeling?", sender, card=feeling, verdict="yes")
 
     at_step(a, "Sending")
     expect(a.locator('#step-form [name="message"]')).to_have_attribute("maxlength", "300")
     step("Sending", a, message="I feel alone when you work late")
-    step("Mirroring", b, mirror="If I got it, you feel alone when I work late")
+    step("Mirroring", b, card="I feel alone when you work late", mirror="If I got it, you feel alone when I work late")
     at_step(a, "Did I get it?")
     check_page(a, "room-dialogue-did-i-get-it")
-    step("Did I get it?", a, verdict="more", words="Weekdays most of all")
-    step("Mirroring", b, mirror="Weekdays most of all")
-    step("Did I get it?", a, verdict="all")
+    step("Did I get it?", a, card="you feel alone when I work late", verdict="more", words="Weekdays most of all")
+    step("Mirroring", b, card="Weekdays most of all", mirror="Weekdays most of all")
+    step("Did I get it?", a, card="Weekdays most of all", verdict="all")
     step("Summing up", b, summary="You feel alone on weekdays when I work late")
-    step("Did I get it all?", a, verdict="yes")
+    step("Did I get it all?", a, card="You feel alone on weekdays when I work late", verdict="yes")
     step("It makes sense", b, makes_sense="That makes sense, because we used to eat together")
-    step("Does it make sense?", a, verdict="not_quite", correction="Not only eating: talking")
-    step("It makes sense", b, makes_sense="That makes sense, because we talked over dinner")
-    step("Does it make sense?", a, verdict="yes")
+    step("Does it make sense?", a, card="because we used to eat together",
+         verdict="not_quite", correction="Not only eating: talking")
+    step("It makes sense", b, card="Not only eating: talking",
+         makes_sense="That makes sense, because we talked over dinner")
+    step("Does it make sense?", a, card="because we talked over dinner", verdict="yes")
     at_step(b, "Imagining the feeling")
     read_only(t)
     check_page(b, "room-dialogue-empathise")
     step("Imagining the feeling", b, feeling="lonely", words="and a bit forgotten")
-    step("Is that the feeling?", a, verdict="yes")
+    step("Is that the feeling?", a, card="and a bit forgotten", verdict="yes")
     # The roles swap: Leo sends now.
     round_of(b, a, "I stay late because I worry about money", "worried")
     at_step(a, "Check-out")
+    shots(a)
     answer(a, suds=2)
     answer(b, suds=1)
     for p in (a, b, t):

@@ -3,7 +3,7 @@ paraphrase corrected, "Is there more?", the floor passed, then solving one thing
 follow-up date; the observer follows it read-only."""
 from playwright.sync_api import expect
 
-from browser_kit import answer, at_step, check_page, enter_room, in_days, observe, read_only, timeline
+from browser_kit import StepShots, answer, at_step, check_page, enter_room, in_days, observe, read_only, timeline
 
 PHONE = {"width": 375, "height": 800}
 
@@ -19,14 +19,20 @@ def test_the_floor_on_phones_from_the_first_piece_to_a_plan(people):
     at_step(a, "Choose an exercise")
     a.get_by_role("button", name="Start: Speaker and listener").click()
     at_step(b, "Check-in")
+    shots = StepShots("floor")
+    shots(a)
     answer(a, suds=3)
     answer(b, suds=4)
     at_step(a, "Who goes first")
+    shots(a)
     answer(a, first="me")  # Eli holds the floor first
 
-    def step(title, page, **fields):
+    def step(title, page, card=None, **fields):
+        """Everyone is at the step; the acting page's screens are saved and, with `card`, the
+        partner's words are on a card above the prompt; then `page` answers it."""
         for p in (a, b, t):
             at_step(p, title)
+        shots(page, card=card)
         answer(page, **fields)
 
     step("Our subject", a, topic="Sundays with my parents")
@@ -37,28 +43,35 @@ def test_the_floor_on_phones_from_the_first_piece_to_a_plan(people):
     expect(b.locator("#step-form")).to_have_count(0)  # the floor is Eli's: nothing for Dan to send
     read_only(t)
     check_page(a, "room-floor-piece")
-    step("Holding the floor", a, piece="I feel stretched thin when every Sunday is planned")
-    step("Saying it back", b, paraphrase="You don't like Sundays")
-    step("Did I get it?", a, verdict="not_quite", correction="Not Sundays: every one being planned")
-    step("Saying it back", b, paraphrase="You feel stretched thin when every Sunday is planned")
-    step("Did I get it?", a, verdict="yes")
+    shots(a)
+    answer(a, piece="I feel stretched thin when every Sunday is planned")
+    step("Saying it back", b, card="I feel stretched thin when every Sunday is planned",
+         paraphrase="You don't like Sundays")
+    step("Did I get it?", a, card="You don't like Sundays",
+         verdict="not_quite", correction="Not Sundays: every one being planned")
+    step("Saying it back", b, card="Not Sundays: every one being planned",
+         paraphrase="You feel stretched thin when every Sunday is planned")
+    step("Did I get it?", a, card="You feel stretched thin when every Sunday is planned", verdict="yes")
     step("Is there more?", a, more="pass")
     step("Holding the floor", b, piece="I miss my parents when we skip a visit")
-    step("Saying it back", a, paraphrase="You miss them when we skip")
-    step("Did I get it?", b, verdict="yes")
+    step("Saying it back", a, card="I miss my parents when we skip a visit", paraphrase="You miss them when we skip")
+    step("Did I get it?", b, card="You miss them when we skip", verdict="yes")
     step("Is there more?", b, more="pass")
     at_step(a, "What next")
     check_page(b, "room-floor-what-next")
+    shots(a)
     answer(a, choice="solve")
     answer(b, choice="solve")
     step("Agenda", b, topic="Which Sundays we visit")
     at_step(a, "Ideas")
+    shots(a)
     answer(a, ideas="Every other Sunday")
     answer(b, ideas="A video call in between")
     step("One idea to try", a, idea="Every other Sunday, with a call in between")
-    step("Agree to try it", b, agree="yes")
+    step("Agree to try it", b, card="Every other Sunday, with a call in between", agree="yes")
     step("Follow-up", a, follow_up_date=in_days(14))
     at_step(a, "Check-out")
+    shots(a)
     answer(a, suds=2)
     answer(b, suds=2)
     for p in (a, b, t):
