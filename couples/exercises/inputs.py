@@ -160,7 +160,8 @@ def describe(schema_cls) -> list | None:
 
 # --------------------------------------------------------------------------- gentle hints
 
-# A word is letters and digits, with inner apostrophes ("you'd"); static/js/room.js splits alike.
+# A word is letters and digits, with inner apostrophes ("you'd"); static/js/room/hints.js splits
+# alike.
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 

@@ -64,7 +64,8 @@ def test_each_exercise_runs_end_to_end_across_three_processes(cluster, couple):
 
 def burst(peer, actions, timeout=10.0):
     """Emit every action at once, without waiting for an ack in between, as the room page does
-    when it rejoins holding answers (room.js resendPending); then the acks, in the order sent."""
+    when it rejoins holding answers (static/js/room/socket.js resendPending); then the acks, in
+    the order sent."""
     acks = [None] * len(actions)
     done = [threading.Event() for _ in actions]
     for i, (kind, data) in enumerate(actions):

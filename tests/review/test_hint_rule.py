@@ -1,7 +1,7 @@
 """The gentle hints' matching rule is written twice: couples/exercises/inputs.hints_for (Python)
-and static/js/room.js `hintsFor` (what the room shows as a person types). Both must give the same
-hints for the same field and text; Node runs the room's two functions on the needs request's
-described fields."""
+and static/js/room/hints.js `hintsFor` (what the room shows as a person types). Both must give
+the same hints for the same field and text; Node runs the room's two functions on the needs
+request's described fields."""
 import json
 import re
 import shutil
@@ -17,7 +17,7 @@ TEXTS = ["You ALWAYS leave it", "you\u2019d better", "I need you to listen", "ig
 
 
 def room_functions() -> str:
-    src = (ROOT / "static" / "js" / "room.js").read_text()
+    src = (ROOT / "static" / "js" / "room" / "hints.js").read_text()
     return "\n".join(re.search(rf"function {name}\(.*?\n}}\n", src, re.S).group(0)
                      for name in ("wordsOf", "hintsFor"))
 

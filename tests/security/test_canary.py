@@ -7,6 +7,7 @@ safety check, start the greeting ritual, type canaries into a feeling, a greetin
 pause reason; their therapist observes and opens the transcript; a python-socketio client also
 sends canaries in refused actions (bad payloads are the likeliest to be logged).
 """
+import concurrent.futures
 import json
 import uuid
 
@@ -33,6 +34,13 @@ def _socket_canaries(live):
         ack = client.call("action", payload, timeout=5)
         assert ack["ok"] is False
     client.disconnect()
+
+
+def _in_own_thread(fn, *args):
+    """Playwright's sync API will not start where an asyncio loop runs, as the browser suite's
+    session-wide Playwright does when both run in one pytest: a thread of its own has none."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args).result()
 
 
 def _browser_run(live):
@@ -108,7 +116,7 @@ def _storage(ctx, page) -> str:
 
 def test_canaries_appear_in_no_log_url_or_browser_storage(live):
     _socket_canaries(live)
-    urls, stores = _browser_run(live)
+    urls, stores = _in_own_thread(_browser_run, live)
     log = live.output()
     assert len(urls) > 10 and stores
     for name, canary in CANARIES.items():
