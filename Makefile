@@ -7,7 +7,7 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := app
 
 .PHONY: run install install-test vendor chromium migrate demo test test-fast test-postgres \
-        test-realtime test-faults test-multiprocess test-browser audit bench bench-smoke bench-pairs clean nginx \
+        test-realtime test-faults test-multiprocess test-browser test-faults-and-browser audit bench bench-smoke bench-pairs clean nginx \
         soak
 
 run: install vendor migrate ## install, migrate and serve on http://127.0.0.1:5000 (SQLite)
@@ -66,8 +66,14 @@ demo: install migrate
 SLOW_SUITES := tests/realtime tests/security tests/faults tests/multiprocess tests/browser
 FAST_SET    := tests $(foreach d,$(SLOW_SUITES),--ignore=$(d))
 
-test: install-test audit test-fast test-postgres test-realtime test-security test-faults \
-      test-multiprocess test-browser bench-smoke
+test: install-test audit test-fast test-postgres test-realtime test-security test-multiprocess \
+      test-faults-and-browser bench-smoke
+
+# The fault suite mostly waits (30 s outages, crash and restart cycles) while the browser suite
+# mostly computes, so on two cores they run side by side: about four minutes off `make test`.
+# Each output is printed whole when its suite ends; either failing fails `make test`.
+test-faults-and-browser: install-test vendor chromium
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-faults test-browser
 
 test-fast: install-test ## engine, models, API and services in-process, on SQLite
 	$(PYTEST) $(FAST_SET)
