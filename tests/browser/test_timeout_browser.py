@@ -164,6 +164,19 @@ def test_a_flooded_partner_on_a_phone_takes_a_time_out_in_one_press(people, serv
     b.keyboard.press("Enter")
     expect(b.locator("#end-confirm")).to_be_hidden()
     expect(b.get_by_role("button", name="End session")).to_be_focused()
+    # The talk after a time-out, each step pictured and fitting a phone.
+    answer(b, part="I raised my voice first", differently="I will ask for a pause sooner")
+    at_step(a, "My part")
+    shots(a)
+    answer(a, part="I kept pushing", differently="I will stop when you ask")
+    at_step(b, "Gentle restart")
+    shots(b)
+    answer(b, feel="hurt", about="the weekend plans", need="a slower start")
+    at_step(a, "I hear you")
+    shots(a, card="the weekend plans")  # the words to acknowledge, above the prompt
+    answer(a, acknowledgement="You felt hurt about the weekend plans and need us to go slower")
+    at_step(b, "Check-out")
+    shots(b)
 
     # The therapist sees what asks for attention, and clears it; Ria's partner never sees it.
     desk = lee.new_page()
