@@ -38,6 +38,8 @@ def check_page(page, name: str) -> None:
     screenshots of both at phone and desktop widths (light: the full page; dark: the screen)."""
     page.wait_for_load_state("load")
     size = page.viewport_size
+    # The settled page, as the screenshots show it: a fade-in caught mid-way fails contrast.
+    page.emulate_media(reduced_motion="reduce")
     try:
         for scheme in SCHEMES:
             page.emulate_media(color_scheme=scheme)
@@ -188,6 +190,18 @@ def step_screens(page, exercise: str, n: int, step: str) -> dict:
     page.emulate_media(color_scheme="light", reduced_motion="no-preference")
     page.set_viewport_size(size)
     return layouts
+
+
+def walk(shots, everyone, acting=None):
+    """`step(title, page, card=None, **fields)`: everyone is at the step titled `title`; the
+    acting page's screens are saved (`shots`, with `card`: the partner's words on a card above
+    the prompt); then `page` answers it with `fields`."""
+    def step(title, page, card=None, **fields):
+        for p in everyone:
+            at_step(p, title)
+        shots(page, card=card)
+        answer(page, **fields)
+    return step
 
 
 class StepShots:

@@ -3,18 +3,11 @@ or below (here through the pause technique); then the five stages in turn, an ap
 one answered with what is still needed, and the outcome in the timeline."""
 from playwright.sync_api import expect
 
-from browser_kit import (StepShots, answer, at_step, check_page as axe_clean, enter_room, observe, read_only,
-                         timeline)
+from browser_kit import (StepShots, answer, at_step, check_page, enter_room, observe, read_only,
+                         timeline, walk)
 
 PHONE = {"width": 375, "height": 800}
 
-
-def check_page(page, name):
-    """axe-core clean, with screenshots (browser_kit.check_page), motion reduced: the check waits
-    for colour fades to end, and a fade on a link in the phone's closed menu is never painted, so
-    it never ends (seen here: a check that hung)."""
-    page.emulate_media(reduced_motion="reduce")
-    axe_clean(page, name)
 
 
 def test_after_a_fight_once_both_are_calm_on_phones(people):
@@ -47,13 +40,7 @@ def test_after_a_fight_once_both_are_calm_on_phones(people):
     shots(b)
     answer(b, first="partner")  # Tom goes first at each stage
 
-    def step(title, page, card=None, **fields):
-        """Everyone is at the step; the acting page's screens are saved and, with `card`, the
-        partner's words are on a card above the prompt; then `page` answers it."""
-        for p in (a, b, t):
-            at_step(p, title)
-        shots(page, card=card)
-        answer(page, **fields)
+    step = walk(shots, (a, b, t))
 
     step("Feelings", a, feeling="hurt", feeling_2="lonely")
     read_only(t)

@@ -2,18 +2,11 @@
 share; the cycle named and agreed; then on the couple's practice page."""
 from playwright.sync_api import expect
 
-from browser_kit import (StepShots, answer, at_step, check_page as axe_clean, enter_room, observe, read_only,
+from browser_kit import (StepShots, answer, at_step, check_page, enter_room, observe, read_only,
                          timeline)
 
 PHONE = {"width": 375, "height": 800}
 
-
-def check_page(page, name):
-    """axe-core clean, with screenshots (browser_kit.check_page), motion reduced: the check waits
-    for colour fades to end, and a fade on a link in the phone's closed menu is never painted, so
-    it never ends (seen here: a check that hung)."""
-    page.emulate_media(reduced_motion="reduce")
-    axe_clean(page, name)
 UMA = {"do": "I follow you from room to room", "fear": "That you will leave one day"}
 
 

@@ -3,7 +3,8 @@ all", the summary, a validation corrected, the empathy as a feeling word, then t
 the second round; the observer follows it read-only."""
 from playwright.sync_api import expect
 
-from browser_kit import StepShots, answer, at_step, check_page, enter_room, observe, read_only, timeline
+from browser_kit import (StepShots, answer, at_step, check_page, enter_room, observe, read_only,
+                         timeline, walk)
 
 PHONE = {"width": 375, "height": 800}
 
@@ -27,13 +28,7 @@ def test_a_dialogue_on_phones_both_rounds(people):
     shots(b)
     answer(b, first="partner")  # Zoe sends first
 
-    def step(title, page, card=None, **fields):
-        """Everyone is at the step; the acting page's screens are saved and, with `card`, the
-        partner's words are on a card above the prompt; then `page` answers it."""
-        for p in (a, b, t):
-            at_step(p, title)
-        shots(page, card=card)
-        answer(page, **fields)
+    step = walk(shots, (a, b, t))
 
     def round_of(sender, receiver, message, feeling):
         mirror, summary = f"If I got it, you said: {message}", f"All of it: {message}"

@@ -3,7 +3,8 @@ paraphrase corrected, "Is there more?", the floor passed, then solving one thing
 follow-up date; the observer follows it read-only."""
 from playwright.sync_api import expect
 
-from browser_kit import StepShots, answer, at_step, check_page, enter_room, in_days, observe, read_only, timeline
+from browser_kit import (StepShots, answer, at_step, check_page, enter_room, in_days, observe,
+                         read_only, timeline, walk)
 
 PHONE = {"width": 375, "height": 800}
 
@@ -27,13 +28,7 @@ def test_the_floor_on_phones_from_the_first_piece_to_a_plan(people):
     shots(a)
     answer(a, first="me")  # Eli holds the floor first
 
-    def step(title, page, card=None, **fields):
-        """Everyone is at the step; the acting page's screens are saved and, with `card`, the
-        partner's words are on a card above the prompt; then `page` answers it."""
-        for p in (a, b, t):
-            at_step(p, title)
-        shots(page, card=card)
-        answer(page, **fields)
+    step = walk(shots, (a, b, t))
 
     step("Our subject", a, topic="Sundays with my parents")
     at_step(a, "Holding the floor")

@@ -4,18 +4,11 @@ import re
 
 from playwright.sync_api import expect
 
-from browser_kit import (StepShots, answer, at_step, check_page as axe_clean, enter_room, observe, read_only,
+from browser_kit import (StepShots, answer, at_step, check_page, enter_room, observe, read_only,
                          timeline)
 
 PHONE = {"width": 375, "height": 800}
 
-
-def check_page(page, name):
-    """axe-core clean, with screenshots (browser_kit.check_page), motion reduced: the check waits
-    for colour fades to end, and a fade on a link in the phone's closed menu is never painted, so
-    it never ends (seen here: a check that hung)."""
-    page.emulate_media(reduced_motion="reduce")
-    axe_clean(page, name)
 
 
 def test_a_stress_reducing_conversation_on_phones(people, server):
