@@ -32,17 +32,20 @@ def has_live_link(therapist_id, couple_id):
                           link_is_active())
 
 
+def is_active_member(user_id, couple_id):
+    """The CoupleMember row being selected is the user's seat in the couple while it is active."""
+    return and_(CoupleMember.active_user_id == user_id, CoupleMember.couple_id == couple_id)
+
+
 def active_seat(user_id, couple_id):
     """The user's seat ('a' | 'b') in the couple while it is active, else NULL."""
-    return select(CoupleMember.seat).where(
-        CoupleMember.active_user_id == user_id, CoupleMember.couple_id == couple_id).limit(1).scalar_subquery()
+    return select(CoupleMember.seat).where(is_active_member(user_id, couple_id)).limit(1).scalar_subquery()
 
 
-def live_seat(user_id, user_role, couple_id):
-    """live_role for a partner's seat alone ('a' | 'b', else NULL): what a turn needs, since only
-    partners act. It spares the joined turn's statement the therapist's EXISTS, which it can never
-    match (bench/turn_statement.py)."""
-    return case((user_role != "therapist", active_seat(user_id, couple_id)))
+def holds_seat(user_id, user_role, couple_id, seat):
+    """live_role(...) == seat for a partner's seat, as a join condition on CoupleMember: what a
+    turn needs, since only partners act (a join costs the turn's statement less than a subquery)."""
+    return and_(is_active_member(user_id, couple_id), CoupleMember.seat == seat, user_role != "therapist")
 
 
 def live_role(user_id, user_role, couple_id):

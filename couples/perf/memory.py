@@ -15,6 +15,7 @@ from flask import current_app
 
 from ..extensions import db
 from . import enabled
+from .prepared import Prepared
 
 KEEP = 4096  # session rows kept (the least recently used go first)
 
@@ -31,9 +32,10 @@ class Memory:
 def memory() -> Memory:
     found = current_app.extensions.get("couples_memory")
     if found is None:
-        # The engine's dialect, not the Session's bind: a joined turn never needs a Session.
+        # The engine, not the Session's bind: a joined turn never needs a Session. It runs its
+        # statement prepared and alone (room/store.py), so it is off wherever that is.
         found = current_app.extensions["couples_memory"] = Memory(
-            enabled("joined_turn") and db.engine.dialect.name == "postgresql")
+            enabled("joined_turn") and Prepared.available(db.engine))
     return found
 
 
@@ -52,9 +54,10 @@ def note_joined(sid: str, joined) -> None:
 def remember(row) -> None:
     """Keep the session row as this process last wrote or read it. The last store wins: a stale
     row (two greenlets storing out of order, a restored database) only costs a turn a retry."""
-    if not on():
+    kept = memory()
+    if not kept.on:
         return
-    rows = memory().rows
+    rows = kept.rows
     rows[row.id] = row
     rows.move_to_end(row.id)
     while len(rows) > KEEP:
@@ -70,10 +73,11 @@ def forget(session_id: int) -> None:
 
 def recall(sid: str, public_id: str):
     """(joined, row) for a socket's turn in `public_id`, or None when this process cannot tell."""
-    if not on():
+    kept = memory()
+    if not kept.on:
         return None
-    joined = memory().joined.get(sid)
+    joined = kept.joined.get(sid)
     if joined is None or joined.public_id != public_id:
         return None
-    row = memory().rows.get(joined.session_id)
+    row = kept.rows.get(joined.session_id)
     return None if row is None else (joined, row)

@@ -56,7 +56,12 @@ class Prepared:
             raise
 
     def can_run_alone(self, engine: Engine) -> bool:
-        return self._on(engine.dialect.name, engine.get_execution_options())
+        return self.available(engine)
+
+    @classmethod
+    def available(cls, engine: Engine) -> bool:
+        """Do prepared statements run on this engine (PostgreSQL, and not turned off)?"""
+        return cls._on(engine.dialect.name, engine.get_execution_options())
 
     @staticmethod
     def _on(dialect: str, options) -> bool:

@@ -10,7 +10,7 @@ commit (no emits, no sleeps): SQLite's lock wait would block the whole process.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,8 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Integer, String, Text, and_, 
 from .. import access
 from ..exercises import engine
 from ..extensions import db
-from ..models import AuthSession, ClientAction, Connection, PracticeSession, SessionEvent, User, utcnow
+from ..models import (AuthSession, ClientAction, Connection, CoupleMember, PracticeSession, SessionEvent, User,
+                      utcnow)
 from ..perf import jsontext
 from ..perf.prepared import Prepared
 
@@ -46,6 +47,10 @@ class SessionRow:
     seen_therapist: int
     duplicate_of: int | None = None
     views: dict | None = None  # each viewer's view of `state` without time-only keys, when known
+
+    def with_views(self, views: dict) -> SessionRow:
+        return SessionRow(self.id, self.public_id, self.couple_id, self.state, self.version, self.last_seq,
+                          self.ended_at, self.seen_a, self.seen_b, self.seen_therapist, self.duplicate_of, views)
 
     def seen(self) -> dict:
         """How many events each viewer may see in this row's log (its last seq on the wire)."""
@@ -117,8 +122,12 @@ class Conflict(Exception):
 
 
 def store() -> SQLiteStore | PostgreSQLStore:
-    """The store for this app's database."""
-    return _POSTGRESQL if db.engine.dialect.name == "postgresql" else _SQLITE
+    """The store for this app's database (chosen once per app: every turn asks)."""
+    found = current_app.extensions.get("couples_store")
+    if found is None:
+        found = current_app.extensions["couples_store"] = (
+            _POSTGRESQL if db.engine.dialect.name == "postgresql" else _SQLITE)
+    return found
 
 
 def _login_times() -> tuple[datetime, datetime]:
@@ -128,9 +137,10 @@ def _login_times() -> tuple[datetime, datetime]:
 
 
 def _new_row(write: Write, values: dict) -> SessionRow:
-    return replace(write.row, state=write.state, version=values["version"], last_seq=values["last_seq"],
-                   ended_at=write.at if write.ends() else write.row.ended_at, seen_a=values["seen_a"],
-                   seen_b=values["seen_b"], seen_therapist=values["seen_therapist"], duplicate_of=None, views=None)
+    row = write.row
+    return SessionRow(row.id, row.public_id, row.couple_id, write.state, values["version"], values["last_seq"],
+                      write.at if write.ends() else row.ended_at, values["seen_a"], values["seen_b"],
+                      values["seen_therapist"])
 
 
 # --------------------------------------------------------------------------- SQLite
@@ -140,12 +150,11 @@ class SQLiteStore:
     """Three statements in the Session's transaction (SQLite takes one writer at a time, so the
     audience read before the commit is the audience at the commit)."""
 
-    joined_turns = False
-
     def load(self, session_id: int, user_id: int | None, client_id: str | None) -> SessionRow | None:
         return _load(session_id, user_id, client_id)
 
-    def append(self, write: Write) -> Written:
+    def append(self, write: Write, *, alone: bool = True) -> Written:
+        """In the Session's transaction, which it commits (`alone` has no meaning here)."""
         values = write.values()
         claim = {**values, "ended_at": write.at, "active_couple_id": None} if write.ends() else values
         core = db.session.connection()
@@ -201,10 +210,6 @@ class PostgreSQLStore:
     and, when nothing was claimed, the row as it is now. With a Joined socket it first re-checks that socket's access
     (perf: the joined turn, which then needs no socket lookup before it)."""
 
-    @property
-    def joined_turns(self) -> bool:
-        return _statements()[True].can_run_alone(db.engine)
-
     def load(self, session_id: int, user_id: int | None, client_id: str | None) -> SessionRow | None:
         return _load(session_id, user_id, client_id)
 
@@ -224,9 +229,9 @@ class PostgreSQLStore:
         if joined is not None:
             params.update(p_sid=joined.sid, p_role=joined.role, p_public_id=joined.public_id,
                           p_user_id=joined.user_id, p_touch_before=login_now - timedelta(seconds=LOGIN_TOUCH_EVERY))
-        statement = _statements()[joined is not None]
-        if alone and statement.can_run_alone(db.engine):
-            found = statement.run_alone(db.engine, params)
+        statement, engine_ = _statements()[joined is not None], db.engine
+        if alone and statement.can_run_alone(engine_):
+            found = statement.run_alone(engine_, params)
         else:
             found = statement.execute(db.session.connection(), params).first()
             db.session.commit()
@@ -255,12 +260,13 @@ def _joined_access():
                   ).select_from(conn.join(AuthSession, and_(AuthSession.id == conn.c.auth_session_id,
                                                             AuthSession.user_id == conn.c.user_id))
                                 .join(User, User.id == conn.c.user_id).join(live, live.c.id == conn.c.session_id)
+                                .join(CoupleMember, access.holds_seat(conn.c.user_id, User.role, live.c.couple_id,
+                                                                      conn.c.role))
                                 ).where(conn.c.sid == _p("sid", String), conn.c.user_id == _p("user_id", Integer),
                                         conn.c.session_id == _p("id", Integer), conn.c.role == _p("role", String),
                                         live.c.public_id == _p("public_id", String),
                                         access.login_is_live(_p("login_now", AuthSession.expires_at.type),
                                                              _p("idle_after", AuthSession.last_seen_at.type)),
-                                        conn.c.role == access.live_seat(conn.c.user_id, User.role, live.c.couple_id)
                                         ).cte("me")
 
 

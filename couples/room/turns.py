@@ -149,11 +149,7 @@ def _duplicate(row: SessionRow | None, role: str, original_seq: int, session_id:
 
 def _write(write: Write, alone: bool = True) -> Outcome:
     """Write through the store; the Outcome to broadcast, and this process remembers the row."""
-    if db.engine.dialect.name == "postgresql":
-        written = store().append(write, alone=alone)
-    else:
-        written = store().append(write)
-    return _outcome(write, written)
+    return _outcome(write, store().append(write, alone=alone))
 
 
 def _outcome(write: Write, written: Written) -> Outcome:
@@ -162,7 +158,7 @@ def _outcome(write: Write, written: Written) -> Outcome:
     events = [{"seq": first + i, "type": e["type"], "actor": e["actor"], "data": e["data"],
                "audience": list(e["audience"]), "at": at.isoformat()} for i, e in enumerate(write.events)]
     changed, views = _changed_views(row.state, write.state, at, row.views)
-    memory.remember(replace(written.row, views=views))
+    memory.remember(written.row.with_views(views))
     return Outcome(row.id, row.public_id, events=events, base=row.seen(), views=changed,
                    ended=write.ends(), audience_epoch=written.audience_epoch)
 
@@ -194,7 +190,7 @@ def _joined_turn(sid: str, action: dict) -> Outcome | None:
     it. Everything that needs a precise answer goes the usual way, which reads afresh: a refusal
     by the engine, a due timer, an action id already used, or access that is gone."""
     recalled = memory.recall(sid, action["session_id"])
-    if recalled is None or action["kind"] not in USER_KINDS or not store().joined_turns:
+    if recalled is None or action["kind"] not in USER_KINDS:
         return None
     joined, row = recalled
     for _ in range(MAX_TRIES):
