@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from marshmallow import ValidationError, fields as mfields, missing, validate
@@ -127,9 +128,13 @@ def schema(name, **declared):
 
 
 def describe(schema_cls) -> list | None:
-    """The input description for a schema: what a client needs to render the form."""
-    if schema_cls is None:
-        return []
+    """The input description for a schema: what a client needs to render the form. Built once
+    per schema and shared by every view that shows it: read it, never change it."""
+    return [] if schema_cls is None else _described(schema_cls)
+
+
+@functools.cache
+def _described(schema_cls) -> list:
     out = []
     for name, f in schema_cls._declared_fields.items():
         md = f.metadata
