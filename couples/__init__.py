@@ -9,7 +9,7 @@ from flask import Flask
 
 from . import models  # noqa: F401  (registers the tables)
 from .accounts import service as accounts
-from .config import Config, engine_options, normalise_db_url
+from .config import Config, engine_options, normalise_db_url, rate_limit_store_options
 from .database import configure_engine
 from .errors import register_error_handlers
 from .extensions import csrf, db, limiter, login_manager, migrate, socketio
@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", rate_limit_store_options(app.config["RATELIMIT_STORAGE_URI"]))
 
     db.init_app(app)
     with app.app_context():

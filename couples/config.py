@@ -183,6 +183,9 @@ class Config:
         self.CRISIS_RESOURCES = _crisis_resources()  # the Help page and the "not today" screen
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
+        # While the store (Redis) does not answer, count in this process's memory with the same
+        # limits rather than fail the request or drop the limits (create_app sets its timeouts).
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
         self.LOGIN_RATE_LIMIT = os.environ.get("COUPLES_LOGIN_RATE_LIMIT", "10 per minute")
         # Per email, from any address: after LOGIN_FREE_FAILURES failures within the window, each
         # attempt at it waits its own slot (LOGIN_DELAY_BASE seconds, doubling per failure up to
@@ -214,6 +217,17 @@ class Config:
         # How often the sweeper looks for due timers and lost authorisation (seconds).
         self.SWEEP_INTERVAL = float(os.environ.get("COUPLES_SWEEP_INTERVAL", "0.5"))
         self.PRESENCE_TTL = float(os.environ.get("COUPLES_PRESENCE_TTL", "60"))
+
+
+RATE_LIMIT_STORE_TIMEOUT = 0.5  # seconds: a rate-limit store that does not answer costs a request this
+
+
+def rate_limit_store_options(uri: str) -> dict:
+    """The rate-limit store's options for `uri`: a Redis that does not answer is given up on after
+    RATE_LIMIT_STORE_TIMEOUT (redis-py would wait for ever), so a login never hangs on it."""
+    if uri.startswith(("redis://", "rediss://", "redis+unix://")):
+        return {"socket_timeout": RATE_LIMIT_STORE_TIMEOUT, "socket_connect_timeout": RATE_LIMIT_STORE_TIMEOUT}
+    return {}
 
 
 def engine_options(url: str) -> dict:

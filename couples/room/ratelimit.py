@@ -24,7 +24,7 @@ amount, refilled at amount per period): `limits`' own memory store re-scans ever
 10 ms on a timer thread, which at 1,500 sockets took a whole core and stalled the room. When the store cannot be reached nothing is
 refused for it (each socket's bucket still holds; a Redis outage must not close the room), the
 log says so at most once a minute, and the store is left alone for `STORE_RETRY` seconds before it
-is tried again, so that an outage costs the room one wait (at most `STORE_TIMEOUT`), not one per event.
+is tried again, so that an outage costs the room one wait (at most config.RATE_LIMIT_STORE_TIMEOUT), not one per event.
 `SOCKET_RATE_LIMIT=False` turns every socket limit off (tests and benchmarks that send fast).
 """
 from __future__ import annotations
@@ -37,8 +37,9 @@ from limits import parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from ..config import rate_limit_store_options
+
 DEFAULT_RATE, DEFAULT_BURST = 20.0, 40.0
-STORE_TIMEOUT = 0.5  # seconds: a Redis that does not answer costs an event at most this
 STORE_RETRY = 5.0  # seconds: after a failure the store is not asked again for this long
 WARN_EVERY = 60.0  # seconds between two warnings that the store is unreachable
 
@@ -84,8 +85,7 @@ class SocketLimits:
         if uri.startswith("memory://"):
             self.window = _LocalWindows()
         else:
-            if uri.startswith(("redis://", "rediss://", "redis+unix://")):
-                options = {"socket_timeout": STORE_TIMEOUT, "socket_connect_timeout": STORE_TIMEOUT, **options}
+            options = {**rate_limit_store_options(uri), **options}
             self.window = MovingWindowRateLimiter(storage_from_string(uri, **options))
         self.events = parse_many(events)
         self.connects_person = parse_many(connects_person)

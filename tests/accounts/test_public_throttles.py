@@ -91,3 +91,26 @@ def test_garbage_to_a_public_post_is_never_a_500_with_the_throttles_on(throttled
         resp = throttled.test_client().post(rule, data=raw, content_type=mimetype,
                                             environ_base={"REMOTE_ADDR": f"10.10.{n}.1"})
         assert resp.status_code < 500, (rule, raw[:20], resp.status_code)
+
+
+@pytest.fixture
+def silent_store():
+    """A "Redis" that takes connections and never answers: a hung store, not a refused one."""
+    import socket
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    listener.close()
+
+
+def test_a_store_that_does_not_answer_neither_hangs_a_login_nor_drops_its_limit(make_app, silent_store):
+    import time
+    app = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT=f"{LIMIT} per minute", RATELIMIT_STORAGE_URI=silent_store,
+                   LOGIN_DELAY_BASE=0.0, LOGIN_DELAY_MAX=0.0)
+    client = app.test_client()
+    started = time.monotonic()
+    codes = [client.post("/login", environ_base={"REMOTE_ADDR": "10.9.9.9"}, **_body("/login", i)).status_code
+             for i in range(LIMIT + 1)]
+    assert time.monotonic() - started < 5  # before: each waited 5 s for the store, then answered 500
+    assert 500 not in codes and 429 not in codes[:LIMIT] and codes[LIMIT] == 429, codes  # counted in memory
