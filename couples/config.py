@@ -224,7 +224,7 @@ RATE_LIMIT_STORE_TIMEOUT = 0.5  # seconds: a rate-limit store that does not answ
 
 def rate_limit_store_options(uri: str) -> dict:
     """The rate-limit store's options for `uri`: a Redis that does not answer is given up on after
-    RATE_LIMIT_STORE_TIMEOUT (redis-py would wait for ever), so a login never hangs on it."""
+    RATE_LIMIT_STORE_TIMEOUT, so a login or a socket event never waits long on it."""
     if uri.startswith(("redis://", "rediss://", "redis+unix://")):
         return {"socket_timeout": RATE_LIMIT_STORE_TIMEOUT, "socket_connect_timeout": RATE_LIMIT_STORE_TIMEOUT}
     return {}
