@@ -62,6 +62,9 @@ class Step:
     log_emit: ctx -> [(event_type, data)]: events after a log entry (ctx.input, ctx.actor set).
     check:   ctx, data -> {field: message}: rules that need `now` or earlier answers.
     emit:    ctx -> [(event_type, data)]: extra events after the step completes (ctx.input set).
+    responds_to: earlier steps of this round whose words the step answers: the room shows the
+             other partner's latest written words from those (default: their entries since the
+             responder's own last one).
     """
 
     name: str
@@ -79,6 +82,7 @@ class Step:
     check: Callable | None = None
     emit: Callable | None = None
     suggestions: tuple = ()
+    responds_to: tuple = ()
 
 
 @dataclass(frozen=True)

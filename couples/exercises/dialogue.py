@@ -101,6 +101,12 @@ def mirror_check_prompt(ctx):
             "gently, or say that is all." + last)
 
 
+def heard(check):
+    """What a receiver's step answers: the sender's message, what more they added, and their
+    correction at `check` (not the sender's "you got it", which the room would show otherwise)."""
+    return ("send", "mirror_check", check)
+
+
 def retry_note(ctx, check):
     return "Your partner corrected it (just above): try once more. " if corrected(ctx, check) else ""
 
@@ -145,7 +151,7 @@ register(Exercise(
         Step("summary", LISTENER,
              lambda c: retry_note(c, "summary_check") + "Sum up all your partner said: \"Let "
              "me see if I got all of it ...\". Then ask: \"Did I get it all?\"",
-             title="Summing up", wait=RECEIVE_WAIT,
+             title="Summing up", wait=RECEIVE_WAIT, responds_to=heard("summary_check"),
              schema=schema("dialogue_summary", summary=text("Let me see if I got all of it ..."))),
         Step("summary_check", SPEAKER, check_prompt("summed it up"), title="Did I get it all?",
              wait=CHECK_WAIT, schema=Confirm, next=confirmed("summary", "validate")),
@@ -154,7 +160,7 @@ register(Exercise(
              lambda c: retry_note(c, "validate_check") + "Say how it makes sense from where "
              "your partner stands: \"That makes sense, because ...\". You can understand "
              "without agreeing.",
-             title="It makes sense", wait=RECEIVE_WAIT,
+             title="It makes sense", wait=RECEIVE_WAIT, responds_to=heard("validate_check"),
              schema=schema("dialogue_validate", makes_sense=text("That makes sense, because ..."))),
         Step("validate_check", SPEAKER, check_prompt("said how it makes sense"),
              title="Does it make sense?", wait=CHECK_WAIT, schema=Confirm,
@@ -164,7 +170,7 @@ register(Exercise(
              lambda c: retry_note(c, "empathise_check") + "Imagine how it is for your partner: "
              "\"I imagine you might be feeling ...\". Choose a feeling word, or write your own, "
              "and add a few words if you like.",
-             title="Imagining the feeling", wait=RECEIVE_WAIT,
+             title="Imagining the feeling", wait=RECEIVE_WAIT, responds_to=heard("empathise_check"),
              schema=schema("dialogue_empathise",
                            feeling=feeling("I imagine you might be feeling ..."),
                            words=text("More of what I imagine (optional)", max_length=500,

@@ -30,7 +30,7 @@ def view(state: dict, viewer: str, now: dt.datetime) -> dict:
         "ready": dict(paused["ready"]) if paused else {"a": False, "b": False},
         "deadline_at": None, "seconds_left": None, "suggestions": [], "speaker": None,
         "listener": None, "caller": None, "round": 0, "moment": None, "interrupted": None,
-        "answered": [], "exercises": [], "can_start": False, "can_timeout": False,
+        "answered": [], "responds_to": [], "exercises": [], "can_start": False, "can_timeout": False,
         "completed": dict(s["completed"]), "server_now": iso(now), "prompt_slots": {},
         "suggest_timeout": False, "breathing": None, "pause_check": None,
         "held": hold.held(s),  # a therapist's hold on joint practice (never why)
@@ -89,7 +89,7 @@ def view(state: dict, viewer: str, now: dt.datetime) -> dict:
             "answered": [p for p in PARTNERS if p in run["answers"]],
             "deadline_at": iso(dl) if dl else None,
             "seconds_left": max(0, int((dl - now).total_seconds())) if dl else None,
-            "suggestions": list(step.suggestions),
+            "suggestions": list(step.suggestions), "responds_to": list(step.responds_to),
             "can_timeout": viewer in PARTNERS and not ex.interrupts,
             "prompt_slots": {"caller": run["caller"], "return_at": iso(dl) if dl else None},
         })

@@ -36,11 +36,11 @@ def test_a_dialogue_on_phones_both_rounds(people):
         step("Sending", sender, message=message)
         step("Mirroring", receiver, card=message, mirror=mirror)
         step("Did I get it?", sender, card=mirror, verdict="all")
-        step("Summing up", receiver, summary=summary)
+        step("Summing up", receiver, card=message, summary=summary)
         step("Did I get it all?", sender, card=summary, verdict="yes")
-        step("It makes sense", receiver, makes_sense=makes_sense)
+        step("It makes sense", receiver, card=message, makes_sense=makes_sense)
         step("Does it make sense?", sender, card=makes_sense, verdict="yes")
-        step("Imagining the feeling", receiver, feeling=feeling)
+        step("Imagining the feeling", receiver, card=message, feeling=feeling)
         step("Is that the feeling?", sender, card=feeling, verdict="yes")
 
     at_step(a, "Sending")
@@ -52,15 +52,23 @@ def test_a_dialogue_on_phones_both_rounds(people):
     step("Did I get it?", a, card="you feel alone when I work late", verdict="more", words="Weekdays most of all")
     step("Mirroring", b, card="Weekdays most of all", mirror="Weekdays most of all")
     step("Did I get it?", a, card="Weekdays most of all", verdict="all")
-    step("Summing up", b, summary="You feel alone on weekdays when I work late")
+    # The receiver's summary, validation and empathy answer the sender's words: the message and
+    # what more was said (and a correction), never the last "you got it".
+    at_step(b, "Summing up")
+    expect(b.locator("#partner-words")).to_contain_text("I feel alone when you work late")
+    expect(b.locator("#partner-words")).not_to_contain_text("that's all")
+    step("Summing up", b, card="Weekdays most of all", summary="You feel alone on weekdays when I work late")
     step("Did I get it all?", a, card="You feel alone on weekdays when I work late", verdict="yes")
-    step("It makes sense", b, makes_sense="That makes sense, because we used to eat together")
+    step("It makes sense", b, card="I feel alone when you work late",
+         makes_sense="That makes sense, because we used to eat together")
     step("Does it make sense?", a, card="because we used to eat together",
          verdict="not_quite", correction="Not only eating: talking")
     step("It makes sense", b, card="Not only eating: talking",
          makes_sense="That makes sense, because we talked over dinner")
     step("Does it make sense?", a, card="because we talked over dinner", verdict="yes")
     at_step(b, "Imagining the feeling")
+    expect(b.locator("#partner-words")).to_contain_text("I feel alone when you work late")
+    expect(b.locator("#partner-words")).not_to_contain_text("Yes, that's it")
     read_only(t)
     check_page(b, "room-dialogue-empathise")
     step("Imagining the feeling", b, feeling="lonely", words="and a bit forgotten")

@@ -214,3 +214,21 @@ def test_the_catalogue_entry():
     for name in ex._order:
         assert ex.step(name).title
         assert "Imago" not in repr(engine.describe(ex.step(name).schema))
+
+
+def test_the_receivers_summary_validation_and_empathy_answer_the_senders_words():
+    """The room shows the words a step answers: for the receiver's summary, validation and
+    empathy, the sender's message, what more they said and their correction (`responds_to`), not
+    their last "you got it"; the sender's checks answer the receiver's latest entry (none named)."""
+    r = Room()
+    sp = start_dialogue(r)
+    li = engine.other(sp)
+    assert r.view(sp)["responds_to"] == [] and r.view(li)["responds_to"] == []
+    to_summary(r, sp)
+    for step, answer in (("summary", SUMMARY), ("validate", VALIDATE), ("empathise", EMPATHY)):
+        assert r.step == step
+        assert r.view(li)["responds_to"] == r.view("therapist")["responds_to"] == ["send", "mirror_check",
+                                                                                    f"{step}_check"]
+        r.submit(li, answer)
+        assert r.view(sp)["responds_to"] == []  # the check answers the receiver's latest words
+        r.submit(sp, {"verdict": "yes"})

@@ -7,11 +7,21 @@ import { $, bdi, el, sentence } from "./dom.js";
 export const AROUND = new Set(["suds_before", "choose_speaker", "suds_after"]);
 const RUN_STARTS = new Set(["exercise_started", "roles_swapped"]);
 
+/** The written words (not the choices) of an entry, as [label, words]. */
+function writtenWords(d) {
+  const info = vocab.stepInfo(d.exercise, d.step);
+  return Object.entries(d.data || {})
+    .filter(([name, value]) => typeof value === "string" && value.trim() && !info.options[name])
+    .map(([name, value]) => [info.labels[name] || name, value]);
+}
+
 /**
- * The words a step answers: in this run of the current exercise, the other partner's latest
- * entry since the responder's own last one, and before it, while each is one answer, up to three
- * more (a needs request's four parts, one step each), oldest first. From the log this viewer
- * may see, so a private answer never shows; no exercise is named here.
+ * The words a step answers, from the log this viewer may see (so a private answer never shows;
+ * no exercise is named here). When the step names the steps it responds to (`responds_to`): the
+ * other partner's latest written words from those in this round, up to four, oldest first.
+ * Otherwise: in this run of the current exercise, the other partner's latest entry since the
+ * responder's own last one, and before it, while each is one answer, up to three more (a needs
+ * request's four parts, one step each), oldest first.
  */
 function wordsToAnswer(v) {
   if (v.phase !== "exercise" || v.paused || !v.exercise) return null;
@@ -20,6 +30,18 @@ function wordsToAnswer(v) {
   if (!responder) return null;
   const from = responder === "a" ? "b" : "a";
   const found = [];
+  const respondsTo = new Set(v.responds_to || []);
+  if (respondsTo.size) {
+    for (let i = room.events.length - 1; i >= 0 && found.length < 4; i -= 1) {
+      const ev = room.events[i];
+      const d = ev.data || {};
+      if (RUN_STARTS.has(ev.type) && (ev.type === "roles_swapped" || d.exercise === v.exercise)) break;
+      if (ev.type !== "step_submitted" || d.exercise !== v.exercise || d.by !== from || !respondsTo.has(d.step)) continue;
+      const texts = writtenWords(d);
+      if (texts.length) found.unshift({ seq: ev.seq, title: vocab.stepTitle(d.exercise, d.step), texts });
+    }
+    return found.length ? { from, entries: found } : null;
+  }
   for (let i = room.events.length - 1; i >= 0 && found.length < 4; i -= 1) {
     const ev = room.events[i];
     const d = ev.data || {};
@@ -40,6 +62,7 @@ export function renderPartnerWords(v) {
   box.hidden = !words;
   if (!words) {
     box.replaceChildren();
+    delete box.dataset.key; // the same words may be answered again at a later step
     return;
   }
   const key = `${words.from}:${words.entries.map((e) => e.seq).join(",")}`;
