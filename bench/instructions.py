@@ -50,6 +50,8 @@ def worker(turns: int) -> None:
                                callback=True)["snapshot"]["view"] for r, c in clients.items()}
             rooms.append({"clients": clients, "sid": couple["session_public_id"], "views": views, "last": "b"})
 
+        # As bench/query_cost.cpu_costs plays a turn, written out here because this worker also
+        # runs against older revisions, whose query_cost has no such function to import.
         def turn(i):
             room = rooms[i % len(rooms)]
             for r, c in room["clients"].items():
